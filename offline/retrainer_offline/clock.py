@@ -39,14 +39,15 @@ class ScaledClock:
             return self._slept_aws_seconds
 
 
-# The process-wide clock the runtime's patches consult; the runtime replaces it at start.
-_current = ScaledClock()
+class _ClockHolder:
+    """The process-wide clock the runtime's patches consult; the runtime replaces it at start."""
+
+    clock = ScaledClock()
 
 
 def current() -> ScaledClock:
-    return _current
+    return _ClockHolder.clock
 
 
 def use(clock: ScaledClock) -> None:
-    global _current
-    _current = clock
+    _ClockHolder.clock = clock

@@ -1,0 +1,1 @@
+"""What the functions do, written against `retrainer.ports`."""

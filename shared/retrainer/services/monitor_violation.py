@@ -1,0 +1,72 @@
+"""monitor_violation: a drift alarm in ALARM, or a Model Monitor run with violations, retrains the model."""
+
+from __future__ import annotations
+
+from retrainer import naming
+from retrainer.errors import EventRejected
+from retrainer.events import AlarmStateChangeEvent, ProcessingJobStateChangeEvent
+from retrainer.pipeline_config import TriggerInfo
+from retrainer.ports import ProcessingJobs
+from retrainer.services.runs import Adapters, RunOutcome, prepare_and_start
+from retrainer.settings import PipelineDefaults
+
+VIOLATIONS_PREFIX = "CompletedWithViolations"
+ENDPOINT_ENVIRONMENT_KEY = "sagemaker_endpoint_name"
+
+
+def start_from_alarm(
+    event: AlarmStateChangeEvent, defaults: PipelineDefaults, adapters: Adapters
+) -> RunOutcome:
+    alarm = event.detail.alarm_name
+    if event.detail.state.value != "ALARM":
+        raise EventRejected("alarm is not in ALARM state", alarm=alarm, state=event.detail.state.value)
+    model_name = naming.model_from_alarm(defaults.stack_name, alarm)
+    if model_name is None:
+        raise EventRejected(
+            "alarm name does not follow the drift-alarm convention <stack>-drift-<model>[--<suffix>]",
+            alarm=alarm,
+            expected_prefix=naming.drift_alarm_prefix(defaults.stack_name),
+        )
+    trigger = TriggerInfo(
+        kind="drift_alarm", event_id=event.id, source=alarm, detail=event.detail.state.reason[:500]
+    )
+    return prepare_and_start(
+        model_name=model_name,
+        trigger=trigger,
+        identity=(alarm, event.detail.state.timestamp),
+        defaults=defaults,
+        adapters=adapters,
+    )
+
+
+def start_from_monitoring_run(
+    event: ProcessingJobStateChangeEvent,
+    defaults: PipelineDefaults,
+    adapters: Adapters,
+    jobs: ProcessingJobs,
+) -> RunOutcome:
+    detail = event.detail
+    job = detail.processing_job_name
+    if detail.processing_job_status != "Completed":
+        raise EventRejected("processing job did not complete", job=job, status=detail.processing_job_status)
+    exit_message = detail.exit_message
+    environment = detail.environment
+    if exit_message is None or ENDPOINT_ENVIRONMENT_KEY not in environment:
+        # The event may not carry ExitMessage (sagemaker-contracts.md §8): ask SageMaker.
+        summary = jobs.summary(job)
+        exit_message = summary.exit_message if exit_message is None else exit_message
+        environment = {**summary.environment, **environment}
+    if not (exit_message or "").startswith(VIOLATIONS_PREFIX):
+        raise EventRejected("monitoring run completed without violations", job=job, exit_message=exit_message)
+    endpoint = environment.get(ENDPOINT_ENVIRONMENT_KEY, "")
+    model_name = naming.model_from_endpoint(defaults.stack_name, endpoint)
+    if model_name is None:
+        raise EventRejected(
+            "monitoring run is not for one of this stack's endpoints", job=job, endpoint=endpoint
+        )
+    trigger = TriggerInfo(
+        kind="monitoring_violation", event_id=event.id, source=job, detail=(exit_message or "")[:500]
+    )
+    return prepare_and_start(
+        model_name=model_name, trigger=trigger, identity=(job,), defaults=defaults, adapters=adapters
+    )

@@ -1,0 +1,90 @@
+"""One settings model per function, read once at cold start from the environment SAM sets."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from retrainer.pipeline_config import InstanceSettings, Metric, PipelineConfig
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_environment(cls: type[_S]) -> _S:
+        return cls.model_validate(dict(os.environ))
+
+
+_S = TypeVar("_S", bound=_Settings)
+
+
+class PipelineDefaults(_Settings):
+    """The stack-wide pipeline defaults (template Parameters), shared by both trigger functions."""
+
+    stack_name: str = Field(alias="STACK_NAME", pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,29}$")
+    data_bucket: str = Field(alias="DATA_BUCKET")
+    data_prefix: str = Field(alias="DATA_PREFIX")
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET")
+    state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
+    trigger_table: str = Field(alias="TRIGGER_TABLE")
+    default_target_column: str = Field(alias="DEFAULT_TARGET_COLUMN")
+    default_drop_columns: str = Field(default="", alias="DEFAULT_DROP_COLUMNS")
+    default_metric: Metric = Field(alias="EVALUATION_METRIC")
+    default_threshold: float = Field(alias="EVALUATION_THRESHOLD")
+    processing_instance_type: str = Field(alias="PROCESSING_INSTANCE_TYPE")
+    training_instance_type: str = Field(alias="TRAINING_INSTANCE_TYPE")
+    transform_instance_type: str = Field(alias="TRANSFORM_INSTANCE_TYPE")
+    endpoint_instance_type: str = Field(alias="ENDPOINT_INSTANCE_TYPE")
+
+    @field_validator("data_prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, value: str) -> str:
+        if not value.endswith("/") or value.startswith("/"):
+            raise ValueError("DATA_PREFIX must be a folder like 'incoming/' (ends in '/', no leading '/')")
+        return value
+
+    def pipeline_config(self) -> PipelineConfig:
+        drop = tuple(c.strip() for c in self.default_drop_columns.split(",") if c.strip())
+        return PipelineConfig(
+            target_column=self.default_target_column,
+            drop_columns=drop,
+            metric=self.default_metric,
+            threshold=self.default_threshold,
+            instances=InstanceSettings(
+                processing_instance_type=self.processing_instance_type,
+                training_instance_type=self.training_instance_type,
+                transform_instance_type=self.transform_instance_type,
+                endpoint_instance_type=self.endpoint_instance_type,
+            ),
+        )
+
+
+class StartRetrainingSettings(PipelineDefaults):
+    """start_retraining: the S3 upload trigger."""
+
+
+class MonitorViolationSettings(PipelineDefaults):
+    """monitor_violation: drift alarms and Model Monitor runs with violations."""
+
+
+class EvaluateModelSettings(_Settings):
+    """evaluate_model: reads the batch-transform output in the artifacts bucket."""
+
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET")
+    max_rows: int = Field(default=5_000_000, alias="EVALUATION_MAX_ROWS", ge=1)
+
+
+class PublishJobCodeSettings(_Settings):
+    """publish_job_code: the custom resource that copies sagemaker_jobs/ to the artifacts bucket."""
+
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET")
+
+
+@cache
+def load(settings_type: type[_S]) -> _S:
+    """Read a function's settings once per container."""
+    return settings_type.from_environment()
