@@ -1,0 +1,35 @@
+"""A drift alarm in ALARM, or a Model Monitor run completed with violations, retrains the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from retrainer import composition, settings
+from retrainer.boundary import parse_event, run_trigger
+from retrainer.events import AlarmStateChangeEvent, ProcessingJobStateChangeEvent
+from retrainer.services.monitor_violation import start_from_alarm, start_from_monitoring_run
+from retrainer.services.runs import RunOutcome
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def _start(event: dict[str, Any], config: settings.MonitorViolationSettings) -> RunOutcome:
+    adapters = composition.trigger_adapters(config)
+    if event.get("source") == "aws.sagemaker":
+        run = parse_event(event, ProcessingJobStateChangeEvent)
+        return start_from_monitoring_run(run, config, adapters, composition.processing_jobs())
+    return start_from_alarm(parse_event(event, AlarmStateChangeEvent), config, adapters)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = settings.load(settings.MonitorViolationSettings)
+    return run_trigger(metrics, lambda: _start(event, config))

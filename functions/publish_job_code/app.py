@@ -1,0 +1,29 @@
+"""Custom resource: publishes the SageMaker job code (the JobCode layer) to the artifacts bucket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import retrainer_jobs
+from retrainer import composition, settings
+from retrainer.adapters.aws import HttpCustomResourceResponder
+from retrainer.services.job_code import handle_custom_resource, job_files
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = settings.load(settings.PublishJobCodeSettings)
+    return handle_custom_resource(
+        event,
+        files=job_files(Path(retrainer_jobs.__file__).parent),
+        bucket=config.artifacts_bucket,
+        writer=composition.s3_objects(),
+        responder=HttpCustomResourceResponder(),
+        log_stream_name=context.log_stream_name,
+    )
