@@ -1,0 +1,142 @@
+"""monitor_violation: a drift alarm or a Model Monitor run with violations retrains the guarded model."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from functions.monitor_violation import app
+from retrainer.events import ProcessingJobStateChangeEvent
+from retrainer.ports import ProcessingJobSummary
+from retrainer.services.monitor_violation import start_from_monitoring_run
+from retrainer.services.runs import Adapters
+from retrainer.settings import MonitorViolationSettings
+from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
+
+ALARM = load_event("alarm_state_change.json")
+MONITORING = load_event("monitoring_run_completed.json")
+
+
+def test_drift_alarm_retrains_the_model_it_guards(stack: Stack, context: FakeContext) -> None:
+    # Given churn has data and its drift alarm (retrainer-drift-churn--feature-age) goes to ALARM
+    stack.upload("incoming/churn/part-1.csv")
+    # When the alarm's state-change event arrives
+    result = app.lambda_handler(ALARM, context)
+    # Then churn retrains on its latest data, and the trigger names the alarm
+    assert result["status"] == "started" and result["model_name"] == "churn"
+    request = json.loads(stack.executions()[0]["input"])
+    assert request["trigger"]["kind"] == "drift_alarm"
+    assert request["trigger"]["source"] == "retrainer-drift-churn--feature-age"
+    assert request["data"]["prefix"] == "incoming/churn/"
+
+
+def test_the_same_alarm_transition_delivered_twice_runs_once(stack: Stack, context: FakeContext) -> None:
+    stack.upload("incoming/churn/part-1.csv")
+    app.lambda_handler(ALARM, context)
+    again = app.lambda_handler(copy.deepcopy(ALARM), context)
+    assert again["status"] == "duplicate"
+    assert len(stack.executions()) == 1
+
+
+def test_monitoring_run_with_violations_retrains_the_endpoint_model(
+    stack: Stack, context: FakeContext
+) -> None:
+    stack.upload("incoming/churn/part-1.csv")
+    result = app.lambda_handler(MONITORING, context)
+    assert result["status"] == "started" and result["model_name"] == "churn"
+    request = json.loads(stack.executions()[0]["input"])
+    assert request["trigger"]["kind"] == "monitoring_violation"
+    assert request["trigger"]["detail"].startswith("CompletedWithViolations")
+
+
+def _alarm(**state: Any) -> dict[str, Any]:
+    event = copy.deepcopy(ALARM)
+    event["detail"]["state"].update(state)
+    return event
+
+
+def _monitoring(**detail: Any) -> dict[str, Any]:
+    event = copy.deepcopy(MONITORING)
+    event["detail"].update(detail)
+    return event
+
+
+REJECTED = [
+    ("alarm back to OK", _alarm(value="OK"), "not in ALARM state"),
+    (
+        "alarm of another stack",
+        {**ALARM, "detail": {**ALARM["detail"], "alarmName": "other-drift-churn"}},
+        "convention",
+    ),
+    (
+        "alarm with no model",
+        {**ALARM, "detail": {**ALARM["detail"], "alarmName": "retrainer-drift-"}},
+        "convention",
+    ),
+    (
+        "run without violations",
+        _monitoring(ExitMessage="Completed: Job completed successfully with no violations."),
+        "without violations",
+    ),
+    ("run that failed", _monitoring(ProcessingJobStatus="Failed"), "did not complete"),
+    (
+        "run for a foreign endpoint",
+        _monitoring(Environment={"sagemaker_endpoint_name": "prod-fraud"}),
+        "not for one of this stack's endpoints",
+    ),
+    ("not an event at all", {"hello": "world"}, "event is not the expected AlarmStateChangeEvent"),
+]
+
+
+@pytest.mark.parametrize(("case", "event", "reason"), REJECTED, ids=[r[0] for r in REJECTED])
+def test_violations_that_do_not_apply_are_rejected(
+    stack: Stack, context: FakeContext, case: str, event: dict[str, Any], reason: str
+) -> None:
+    stack.upload("incoming/churn/part-1.csv")
+    result = app.lambda_handler(event, context)
+    assert result["status"] == "rejected" and reason in result["reason"]
+    assert stack.executions() == []
+
+
+class _Jobs:
+    def __init__(self, summary: ProcessingJobSummary) -> None:
+        self.summary_value = summary
+        self.asked: list[str] = []
+
+    def summary(self, job_name: str) -> ProcessingJobSummary:
+        self.asked.append(job_name)
+        return self.summary_value
+
+
+class _Starter:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, name: str, payload: str) -> Any:
+        from retrainer.ports import StartedExecution
+
+        self.started.append(name)
+        return StartedExecution(execution_arn=f"arn:exec:{name}", already_existed=False)
+
+
+def test_event_without_exit_message_is_confirmed_with_describe() -> None:
+    # Given a state-change event that does not carry ExitMessage (sagemaker-contracts.md §8: [U])
+    detail = {k: v for k, v in MONITORING["detail"].items() if k != "ExitMessage"}
+    event = ProcessingJobStateChangeEvent.model_validate({**MONITORING, "detail": detail})
+    jobs = _Jobs(ProcessingJobSummary(exit_message="CompletedWithViolations: 2 violations", environment={}))
+    starter = _Starter()
+    adapters = Adapters(
+        config_store=type("C", (), {"model_overrides": lambda self, m: None})(),
+        data_catalog=type("D", (), {"has_csv": lambda self, b, p: True})(),
+        ledger=type("L", (), {"record": lambda self, r, m, i: True})(),
+        starter=starter,
+    )
+    settings = MonitorViolationSettings.model_validate({**ENVIRONMENT})
+    # When the handler's service sees it
+    outcome = start_from_monitoring_run(event, settings, adapters, jobs)
+    # Then it asked SageMaker and started the run
+    assert jobs.asked == [MONITORING["detail"]["ProcessingJobName"]]
+    assert outcome.status == "started" and starter.started == [outcome.run_id]

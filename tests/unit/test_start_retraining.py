@@ -1,0 +1,153 @@
+"""start_retraining: an S3 upload under <prefix><model>/ starts exactly one run of that model."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from functions.start_retraining import app
+from retrainer.errors import InvalidModelConfig
+from tests.unit.conftest import FakeContext, Stack, load_event
+
+SAMPLE = load_event("s3_object_created.json")
+KEY = SAMPLE["detail"]["object"]["key"]
+
+
+def event_with(**object_fields: Any) -> dict[str, Any]:
+    event = copy.deepcopy(SAMPLE)
+    event["detail"]["object"].update(object_fields)
+    return event
+
+
+def test_sample_upload_starts_one_run_on_the_whole_model_folder(stack: Stack, context: FakeContext) -> None:
+    # Given a CSV already in the churn folder (the one the event announces)
+    stack.upload(KEY)
+    # When the sample "Object Created" event arrives
+    result = app.lambda_handler(SAMPLE, context)
+    # Then one execution runs, named after the run, reading the whole folder with the stack defaults
+    assert result["status"] == "started"
+    [execution] = stack.executions()
+    assert execution["name"] == result["run_id"]
+    assert result["run_id"].startswith("churn-") and len(result["run_id"]) <= 80
+    request = json.loads(execution["input"])
+    assert request["data"]["s3_uri"] == f"s3://{stack.data_bucket}/incoming/churn/"
+    assert request["endpoint_name"] == "retrainer-churn"
+    assert request["config"]["target_column"] == "label"
+    assert request["config"]["metric"] == "auc" and request["config"]["threshold"] == 0.9
+    assert request["config"]["hyperparameters"]["num_round"] == "100"
+    assert request["correlation_id"] == SAMPLE["id"]
+    assert request["preprocess_arguments"][-2:] == ["--target-column", "label"]
+    # And the trigger is recorded in the table
+    [item] = stack.ledger()
+    assert item["pk"]["S"] == "model#churn" and item["sk"]["S"] == f"run#{result['run_id']}"
+
+
+def test_redelivered_event_starts_nothing_new(stack: Stack, context: FakeContext) -> None:
+    # Given an upload whose event was already handled
+    stack.upload(KEY)
+    first = app.lambda_handler(SAMPLE, context)
+    # When EventBridge delivers the same event again
+    second = app.lambda_handler(copy.deepcopy(SAMPLE), context)
+    # Then it is reported as a duplicate of the same run and still only one execution exists
+    assert second["status"] == "duplicate"
+    assert second["run_id"] == first["run_id"]
+    assert len(stack.executions()) == 1
+
+
+def test_a_new_version_of_the_same_key_is_a_new_run(stack: Stack, context: FakeContext) -> None:
+    stack.upload(KEY)
+    first = app.lambda_handler(SAMPLE, context)
+    second = app.lambda_handler(
+        event_with(**{"version-id": "newer", "sequencer": "00617F0829932AAAAA"}), context
+    )
+    assert second["status"] == "started" and second["run_id"] != first["run_id"]
+    assert len(stack.executions()) == 2
+
+
+def test_model_config_document_overrides_stack_defaults(stack: Stack, context: FakeContext) -> None:
+    # Given churn's own configuration document in the artifacts bucket
+    stack.upload(KEY)
+    document = {
+        "target_column": "churned",
+        "positive_label": "yes",
+        "drop_columns": ["customer_id"],
+        "threshold": 0.8,
+        "hyperparameters": {"num_round": 50, "max_depth": 3},
+        "instances": {"training_instance_type": "ml.m5.2xlarge"},
+    }
+    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=json.dumps(document))
+    # When the upload event arrives
+    app.lambda_handler(SAMPLE, context)
+    # Then the run's configuration merges the document over the defaults
+    config = json.loads(stack.executions()[0]["input"])["config"]
+    assert config["target_column"] == "churned"
+    assert config["drop_columns"] == ["customer_id"]
+    assert config["threshold"] == 0.8 and config["metric"] == "auc"
+    assert config["hyperparameters"]["num_round"] == "50" and config["hyperparameters"]["eta"] == "0.2"
+    assert config["instances"]["training_instance_type"] == "ml.m5.2xlarge"
+    assert config["instances"]["processing_instance_type"] == "ml.m5.xlarge"
+
+
+def test_invalid_model_config_fails_loudly_and_starts_nothing(stack: Stack, context: FakeContext) -> None:
+    stack.upload(KEY)
+    stack.s3.put_object(
+        Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=json.dumps({"metric": "rmse"})
+    )
+    with pytest.raises(InvalidModelConfig, match=r"config/churn.json.*metric"):
+        app.lambda_handler(SAMPLE, context)
+    assert stack.executions() == []
+
+
+def _rejections() -> list[tuple[str, dict[str, Any], str]]:
+    wrong_source = copy.deepcopy(SAMPLE)
+    wrong_source["source"] = "aws.ec2"
+    wrong_type = copy.deepcopy(SAMPLE)
+    wrong_type["detail-type"] = "Object Deleted"
+    wrong_bucket = copy.deepcopy(SAMPLE)
+    wrong_bucket["detail"]["bucket"]["name"] = "someone-elses-bucket"
+    no_detail = copy.deepcopy(SAMPLE)
+    del no_detail["detail"]
+    return [
+        ("wrong source", wrong_source, "event is not the expected S3ObjectCreatedEvent"),
+        ("wrong detail-type", wrong_type, "event is not the expected S3ObjectCreatedEvent"),
+        ("missing detail", no_detail, "event is not the expected S3ObjectCreatedEvent"),
+        ("wrong bucket", wrong_bucket, "not in the stack's data bucket"),
+        ("outside prefix", event_with(key="other/churn/a.csv"), "outside the data prefix"),
+        ("wrong suffix", event_with(key="incoming/churn/a.parquet"), "not a CSV"),
+        ("zero size", event_with(size=0), "empty (size 0)"),
+        ("dot-dot", event_with(key="incoming/churn/../x.csv"), "'..' path segment"),
+        ("control character", event_with(key="incoming/churn/a\x07.csv"), "control characters"),
+        ("key too long", event_with(key="incoming/churn/" + "a" * 1020 + ".csv"), "1,024-byte"),
+        ("no model folder", event_with(key="incoming/loose.csv"), "not inside a model folder"),
+        ("bad model name", event_with(key="incoming/Churn_Model/a.csv"), "not a valid model name"),
+    ]
+
+
+@pytest.mark.parametrize(("case", "event", "reason"), _rejections(), ids=[c[0] for c in _rejections()])
+def test_unexpected_events_are_rejected_with_a_reason_and_start_nothing(
+    stack: Stack,
+    context: FakeContext,
+    case: str,
+    event: dict[str, Any],
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given data in the folder, so only the event itself can be wrong
+    stack.upload(KEY)
+    # When the malformed or foreign event arrives
+    result = app.lambda_handler(event, context)
+    # Then it is rejected with a specific reason, logged, and no execution starts
+    assert result["status"] == "rejected"
+    assert reason in result["reason"]
+    assert reason in caplog.text
+    assert stack.executions() == []
+
+
+def test_model_without_data_is_rejected(stack: Stack, context: FakeContext) -> None:
+    # Given no CSV in the churn folder (the object was deleted after the event)
+    result = app.lambda_handler(SAMPLE, context)
+    assert result == {"status": "rejected", "reason": "the model has no non-empty CSV under its data folder"}
+    assert stack.executions() == []
