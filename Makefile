@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)/offline:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)/offline:$(CURDIR)/sagemaker_jobs:$(CURDIR)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 

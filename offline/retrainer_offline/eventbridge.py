@@ -1,0 +1,143 @@
+"""EventBridge delivery as on AWS (sagemaker-contracts.md §8; offline-runtime-notes "EventBridge and S3").
+
+moto's divergences fixed here:
+- S3 "Object Created" events carry a unique `id` and `request-id` per event, `etag` (not `eTag`),
+  `reason` as S3 names it (`PutObject`, `CopyObject`, `CompleteMultipartUpload`, `POST Object`),
+  an ISO `time`, and a `sequencer` that increases with every write; no "Object Tags Added" event
+  follows a PutObject that set no tags.
+- Rule targets that are Lambda functions are invoked asynchronously in-process (with Lambda's retry
+  and dead-letter behaviour), Step Functions targets start an execution with the event as input;
+  other targets go to moto as before.
+- A DISABLED rule delivers nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from moto.events import models as events_models
+from moto.s3 import notifications as s3_notifications
+
+from retrainer_offline.lambdas import LambdaRegistry
+
+S3_REASONS = {
+    "Put": "PutObject",
+    "Post": "POST Object",
+    "Copy": "CopyObject",
+    "CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+_sequence = itertools.count(int(time.time() * 1_000_000))
+_sequence_lock = threading.Lock()
+
+
+def next_sequencer() -> str:
+    """S3 sequencers grow with each write to a key; compare after right-padding with zeros."""
+    with _sequence_lock:
+        return f"{next(_sequence):018X}"
+
+
+def s3_object_event(account_id: str, bucket: Any, event_name: str, key: Any) -> dict[str, Any] | None:
+    """The AWS shape of an S3 event delivered to EventBridge, or None for events S3 would not send."""
+    category, _, action = event_name.partition(":")[2].partition(":")
+    if category != "ObjectCreated":
+        return None  # tag and other events: only sent when they happen, which this project never does
+    obj: dict[str, Any] = {
+        "key": key.name,
+        "size": key.size,
+        "etag": key.etag.replace('"', ""),
+        "sequencer": next_sequencer(),
+    }
+    if key.version_id and key.version_id != "null":
+        obj["version-id"] = key.version_id
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": account_id,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": bucket.region_name,
+        "resources": [bucket.arn],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket.name},
+            "object": obj,
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": account_id,
+            "source-ip-address": "127.0.0.1",
+            "reason": S3_REASONS.get(action, "PutObject"),
+        },
+    }
+
+
+class EventBridgePatch:
+    def __init__(self, registry: LambdaRegistry) -> None:
+        self.registry = registry
+        self._send_s3 = s3_notifications._send_event_bridge_message
+        self._send_to_targets = events_models.Rule.send_to_targets
+        patch = self
+
+        def send_s3(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+            event = s3_object_event(account_id, bucket, event_name, key)
+            if event is None:
+                return
+            backend = events_models.events_backends[account_id][bucket.region_name]
+            for bus in backend.event_buses.values():
+                for rule in list(bus.rules.values()):
+                    rule.send_to_targets(event, transform_input=False)
+
+        def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+            patch.deliver(rule, event, transform_input)
+
+        s3_notifications._send_event_bridge_message = send_s3
+        events_models.Rule.send_to_targets = send_to_targets
+
+    def deliver(self, rule: Any, event: dict[str, Any], transform_input: bool) -> None:
+        """One rule's delivery: nothing when disabled or not matching; Lambda and Step Functions here."""
+        if rule.state == "DISABLED" or not rule.event_pattern.matches_event(event):
+            return
+        others = []
+        for target in rule.targets:
+            arn = target["Arn"]
+            if ":lambda:" in arn:
+                self.registry.invoke_async(arn.split(":function:")[1].split(":")[0], _target_input(target, event))
+            elif ":states:" in arn and ":stateMachine:" in arn:
+                boto3.client("stepfunctions", region_name=rule.region_name).start_execution(
+                    stateMachineArn=arn, input=json.dumps(_target_input(target, event))
+                )
+            else:
+                others.append(target)
+        if others:
+            saved = rule.targets
+            rule.targets = others
+            try:
+                self._send_to_targets(rule, event, transform_input)
+            finally:
+                rule.targets = saved
+
+    def uninstall(self) -> None:
+        s3_notifications._send_event_bridge_message = self._send_s3
+        events_models.Rule.send_to_targets = self._send_to_targets
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        value: Any = event
+        for part in target["InputPath"].removeprefix("$").strip(".").split("."):
+            if part:
+                value = value[part]
+        return value
+    return event
+
+
+def install(registry: LambdaRegistry) -> EventBridgePatch:
+    return EventBridgePatch(registry)

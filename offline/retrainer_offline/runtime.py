@@ -1,0 +1,268 @@
+"""The offline runtime: one context manager that emulates the stack's AWS side on this machine.
+
+    with OfflineRuntime() as runtime:          # moto + the runtime's patches + template.yaml deployed
+        runtime.upload("breast-cancer", "part-1.csv", body)
+        execution = runtime.next_execution()
+        runtime.follow(execution, on_state=print)
+
+Everything the deployed stack does goes through the ordinary boto3 clients: the runtime never
+calls a handler or a job directly, it deploys template.yaml and lets events flow.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+from moto import mock_aws
+
+from retrainer_offline import clock, deploy, endpoints, eventbridge, jobs, lambdas, stepfunctions, transport
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# Lambda keeps moto's Docker backend class: its one Docker call, `_invoke_lambda`, is replaced in-process.
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+class _Handle(Protocol):
+    def uninstall(self) -> None: ...
+
+
+@dataclass
+class StateRun:
+    """One state of an execution as the history shows it."""
+
+    name: str
+    state_type: str
+    entered: datetime
+    exited: datetime | None = None
+    failed: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return ((self.exited or self.entered) - self.entered).total_seconds()
+
+
+@dataclass
+class ExecutionReport:
+    arn: str
+    name: str
+    status: str
+    states: list[StateRun] = field(default_factory=list)
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+    seconds: float = 0.0
+
+
+class OfflineRuntime:
+    """moto in-process, the runtime's AWS imitations installed, and template.yaml deployed."""
+
+    def __init__(
+        self,
+        stack_name: str = "retrainer",
+        parameters: dict[str, str] | None = None,
+        clock_scale: float = 0.001,
+        template: Path = TEMPLATE,
+    ) -> None:
+        self.stack_name = stack_name
+        self.parameters = parameters or {}
+        self.clock = clock.ScaledClock(scale=clock_scale)
+        self.template = template
+        self._exit = ExitStack()
+        self.stack: deploy.DeployedStack | None = None
+        self.deploy_seconds = 0.0
+        self.job_runner: Any = None
+        self.lambda_registry: Any = None
+        self._seen_executions: set[str] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> OfflineRuntime:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        mock = mock_aws(config=MOTO_CONFIG)
+        mock.start()
+        self._exit.callback(mock.stop)
+        previous = clock.current()
+        clock.use(self.clock)
+        self._exit.callback(clock.use, previous)
+        self.lambda_registry = lambdas.LambdaRegistry()
+        self._install(transport.install())
+        self._install(lambdas.install(self.lambda_registry))
+        self._install(stepfunctions.install())
+        self.job_runner = jobs.install()
+        self._install(self.job_runner)
+        self._install(endpoints.install())
+        self._install(eventbridge.install(self.lambda_registry))
+        started = time.perf_counter()
+        self.stack = deploy.deploy(
+            self.template,
+            self.stack_name,
+            self.parameters,
+            on_function=lambda f: self.lambda_registry.register(f.function_name, f.code_dir, f.handler, f.layer_dirs),
+        )
+        self.deploy_seconds = time.perf_counter() - started
+
+    def _install(self, handle: _Handle) -> None:
+        self._exit.callback(handle.uninstall)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.drain()
+        finally:
+            self._exit.close()
+
+    def drain(self, timeout: float = 600) -> None:
+        """Wait for running executions, jobs and async invocations: nothing may outlive the mock."""
+        deadline = time.monotonic() + timeout
+        if self.stack is not None:
+            sfn = self.client("stepfunctions")
+            for arn in self.stack.state_machine_arns.values():
+                while time.monotonic() < deadline:
+                    running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+                    if not running:
+                        break
+                    time.sleep(0.05)
+        if self.job_runner is not None:
+            self.job_runner.drain(max(1.0, deadline - time.monotonic()))
+        if self.lambda_registry is not None:
+            self.lambda_registry.drain(max(1.0, deadline - time.monotonic()))
+
+    # ------------------------------------------------------------------ conveniences
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+
+    def output(self, name: str) -> str:
+        assert self.stack is not None
+        return self.stack.outputs[name]
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.output("StateMachineArn")
+
+    def upload(self, model: str, name: str, body: bytes) -> str:
+        key = f"{self.output('DataPrefix')}{model}/{name}"
+        self.client("s3").put_object(Bucket=self.output("DataBucketName"), Key=key, Body=body)
+        return key
+
+    def put_model_config(self, model: str, document: dict[str, Any]) -> None:
+        self.client("s3").put_object(
+            Bucket=self.output("ArtifactsBucketName"), Key=f"config/{model}.json", Body=json.dumps(document)
+        )
+
+    def put_event(self, event: dict[str, Any]) -> None:
+        """Put an AWS-shaped event on the default bus, as the service that owns it would."""
+        entry = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event["detail"]),
+            "Resources": event.get("resources", []),
+        }
+        response = self.client("events").put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"put_events failed: {response['Entries']}")
+
+    def executions(self) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = self.client("stepfunctions").list_executions(
+            stateMachineArn=self.state_machine_arn
+        )["executions"]
+        return sorted(listed, key=lambda e: e["startDate"])
+
+    def next_execution(self, timeout: float = 60) -> str:
+        """The ARN of the next execution a trigger starts (one not returned before)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for execution in self.executions():
+                if execution["executionArn"] not in self._seen_executions:
+                    self._seen_executions.add(execution["executionArn"])
+                    return str(execution["executionArn"])
+            time.sleep(0.02)
+        raise TimeoutError(f"no new execution started within {timeout} s")
+
+    def follow(
+        self, execution_arn: str, on_state: Callable[[StateRun], None] | None = None, timeout: float = 600
+    ) -> ExecutionReport:
+        """Follow an execution live: call `on_state` as each state exits; return the report."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        reported = 0
+        states: list[StateRun] = []
+        while True:
+            description = sfn.describe_execution(executionArn=execution_arn)
+            events = _history(sfn, execution_arn)
+            states = _state_runs(events)
+            finished = [s for s in states if s.exited is not None or s.failed]
+            for state in finished[reported:]:
+                if on_state is not None:
+                    on_state(state)
+            reported = len(finished)
+            if description["status"] in TERMINAL:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still {description['status']} after {timeout} s")
+            time.sleep(0.05)
+        stopped = description.get("stopDate") or description["startDate"]
+        return ExecutionReport(
+            arn=execution_arn,
+            name=description["name"],
+            status=description["status"],
+            states=states,
+            output=json.loads(description["output"]) if description.get("output") else None,
+            error=description.get("error"),
+            cause=description.get("cause"),
+            seconds=(stopped - description["startDate"]).total_seconds(),
+        )
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _state_runs(events: list[dict[str, Any]]) -> list[StateRun]:
+    runs: list[StateRun] = []
+    open_by_name: dict[str, StateRun] = {}
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            details = event["stateEnteredEventDetails"]
+            run = StateRun(
+                name=details["name"], state_type=kind.removesuffix("StateEntered"), entered=event["timestamp"]
+            )
+            open_by_name[run.name] = run
+            runs.append(run)
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name in open_by_name:
+                open_by_name.pop(name).exited = event["timestamp"]
+        elif kind in {"TaskFailed", "LambdaFunctionFailed", "ExecutionFailed"}:
+            failure: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            for run in open_by_name.values():
+                run.failed = f"{failure.get('error', kind)}: {str(failure.get('cause', ''))[:300]}"
+    return runs
+
+
+@contextmanager
+def running(**kwargs: Any) -> Iterator[OfflineRuntime]:
+    with OfflineRuntime(**kwargs) as runtime:
+        yield runtime

@@ -1,0 +1,225 @@
+"""Step Functions on moto's ASL interpreter: the SageMaker integration and a scaled clock.
+
+- `SageMakerIntegration` is the optimised `arn:aws:states:::sagemaker:*` integration moto lacks
+  (it lists sagemaker as unsupported, so `.sync` fails there). Request-response calls go to the
+  SageMaker API; `.sync` polls Describe until a terminal status, as AWS does: `Completed` returns the
+  Describe output, `Failed` raises `States.TaskFailed` with the job's `FailureReason` as the cause,
+  and `Stopped` is terminal too (`States.TaskFailed`, cause naming the stop), never polled again.
+  API errors come back as `SageMaker.AmazonSageMakerException` (the name AWS gives SageMaker
+  service errors in this integration), so the ASL's Retry on it works offline.
+- Wait states, Retry backoff and the `.sync` poll run on `retrainer_offline.clock` (scaled).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
+    ResourceRuntimePart,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+    StateTaskService,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+from retrainer_offline import clock
+
+SERVICE_ERROR: Final = "SageMaker.AmazonSageMakerException"
+SYNC_POLL_SECONDS: Final = 5.0  # emulated seconds between Describe calls (scaled by the clock)
+
+# .sync jobs: the create action -> (describe action, name parameter, status field)
+SYNC_JOBS: Final[dict[str, tuple[str, str, str]]] = {
+    "create_processing_job": ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
+    "create_training_job": ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
+    "create_transform_job": ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
+}
+
+
+def _jsonable(value: Any) -> Any:
+    """Describe outputs carry datetimes; Step Functions state data is JSON (ISO strings)."""
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
+
+
+# The optimised SageMaker integration's actions (Step Functions developer guide, "SageMaker AI").
+SUPPORTED_ACTIONS: Final = {
+    "createendpoint",
+    "createendpointconfig",
+    "createhyperparametertuningjob",
+    "createlabelingjob",
+    "createmodel",
+    "createprocessingjob",
+    "createtrainingjob",
+    "createtransformjob",
+    "updateendpoint",
+}
+
+
+class SageMakerIntegration(StateTaskServiceCallback):
+    """`arn:aws:states:::sagemaker:<action>[.sync]` as Step Functions runs it."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})
+
+    def _validate_service_integration_is_supported(self) -> None:
+        if self.resource.api_action.lower() not in SUPPORTED_ACTIONS:
+            raise ValueError(
+                f"The resource provided {self.resource.resource_arn} not recognized. "
+                "The value is not a valid resource ARN, or the resource is not available in this region."
+            )
+
+    def _client(self, part: ResourceRuntimePart, credentials: Any) -> Any:
+        return boto_client_for(region=part.region, service="sagemaker", state_credentials=credentials)
+
+    def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
+        if isinstance(ex, ClientError):
+            return FailureEvent(
+                env=env,
+                error_name=CustomErrorName(SERVICE_ERROR),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=SERVICE_ERROR,
+                        cause=f"{ex.response['Error'].get('Code')}: {ex.response['Error'].get('Message')}",
+                        resource=self._get_sfn_resource(),
+                        resourceType=self._get_sfn_resource_type(),
+                    )
+                ),
+            )
+        return super()._from_error(env=env, ex=ex)
+
+    def _eval_service_task(
+        self,
+        env: Environment,
+        resource_runtime_part: ResourceRuntimePart,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        action = self._get_boto_service_action()
+        client = self._client(resource_runtime_part, state_credentials)
+        response = getattr(client, action)(**normalised_parameters)
+        response.pop("ResponseMetadata", None)
+        env.stack.append(_jsonable(response))
+
+    def _build_sync_resolver(
+        self,
+        env: Environment,
+        resource_runtime_part: ResourceRuntimePart,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Callable[[], Any]:
+        action = self._get_boto_service_action()
+        if action not in SYNC_JOBS:
+            return super()._build_sync_resolver(env, resource_runtime_part, normalised_parameters, state_credentials)
+        env.stack.pop()  # the create call's response; .sync returns the Describe output instead
+        describe, name_field, status_field = SYNC_JOBS[action]
+        client = self._client(resource_runtime_part, state_credentials)
+        name = normalised_parameters[name_field]
+        first = [True]
+
+        def resolve() -> Any:
+            if not first[0]:
+                clock.current().sleep(SYNC_POLL_SECONDS)
+            first[0] = False
+            job = getattr(client, describe)(**{name_field: name})
+            job.pop("ResponseMetadata", None)
+            status = job[status_field]
+            if status == "Completed":
+                return _jsonable(job)
+            if status in {"Failed", "Stopped"}:
+                cause = job.get("FailureReason") or f"{name} is {status}"
+                if status == "Stopped":
+                    cause = f"{name} was stopped" + (f": {job['FailureReason']}" if job.get("FailureReason") else "")
+                raise FailureEventException(self._task_failed(env, cause))
+            return None
+
+        return resolve
+
+    def _task_failed(self, env: Environment, cause: str) -> FailureEvent:
+        return FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                    cause=cause,
+                )
+            ),
+        )
+
+
+class _ScaledTime:
+    """Stands in for the `time` module where moto sleeps on purpose (Retry backoff)."""
+
+    def sleep(self, seconds: float) -> None:
+        clock.current().sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        import time
+
+        return getattr(time, name)
+
+
+def _scaled_wait_interval(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+    """A Wait state waits its seconds on the scaled clock (and ends early if the execution stops)."""
+    if wait_seconds > 0:
+        clock.current().wait_event(env.program_state_event, wait_seconds)
+
+
+class StepFunctionsPatch:
+    """Installed handle: SageMaker integration registered, waits scaled; `uninstall()` restores moto."""
+
+    def __init__(self) -> None:
+        self._factory = state_task_factory.state_task_service_for
+        self._wait = WaitFunction._wait_interval
+        self._retry_time = retrier_decl.time
+        self._poll = state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK
+        original = self._factory
+
+        def state_task_service_for(service_name: str) -> StateTaskService:
+            if service_name == "sagemaker":
+                return SageMakerIntegration()
+            return original(service_name)
+
+        state_task_factory.state_task_service_for = state_task_service_for
+        WaitFunction._wait_interval = _scaled_wait_interval
+        retrier_decl.time = _ScaledTime()
+        # Our resolver sleeps on the scaled clock itself; moto's own pause between polls goes away.
+        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.0
+
+    def uninstall(self) -> None:
+        state_task_factory.state_task_service_for = self._factory
+        WaitFunction._wait_interval = self._wait
+        retrier_decl.time = self._retry_time
+        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = self._poll
+
+
+def install() -> StepFunctionsPatch:
+    return StepFunctionsPatch()
