@@ -19,6 +19,7 @@ path goes through (Step Functions tasks, the Invoke API, rule targets), with an 
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -85,6 +86,12 @@ class LambdaRegistry:
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
         self.invocations: list[tuple[str, bool]] = []
+        self._injected: dict[str, tuple[str, str]] = {}
+        self.logs: dict[str, list[str]] = {}
+
+    def inject_error(self, function_name: str, error_type: str, message: str) -> None:
+        """Fault injection for tests: the next invocation of the function raises this error."""
+        self._injected[function_name] = (error_type, message)
 
     def register(self, function_name: str, code_dir: Path, handler: str, layer_dirs: list[Path]) -> None:
         self._functions[function_name] = FunctionCode(function_name, Path(code_dir), handler, list(layer_dirs))
@@ -100,6 +107,10 @@ class LambdaRegistry:
             return _error_invocation(
                 "Runtime.ImportModuleError", f"no code registered for function {function.function_name}"
             )
+        injected = self._injected.pop(function.function_name, None)
+        if injected is not None:
+            self.invocations.append((function.function_name, True))
+            return _error_invocation(*injected)
         request_id = str(uuid.uuid4())
         environment = _runtime_environment(function, request_id)
         context = LambdaContext(
@@ -161,6 +172,44 @@ class LambdaRegistry:
             if not alive or time.monotonic() > deadline:
                 return
             alive[0].join(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+
+
+class _OutputRouter(io.TextIOBase):
+    """sys.stdout/stderr while a handler runs: what it prints is its log (CloudWatch Logs on AWS).
+
+    Loggers bind the stream they see at import time, so the router stays installed and sends each
+    write to the buffer of the invocation running on that thread, or to the real stream otherwise.
+    """
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        target = getattr(self.local, "buffer", None)
+        return (target or self.real).write(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+
+_ROUTERS: dict[str, _OutputRouter] = {}
+
+
+@contextmanager
+def _captured_output() -> Iterator[io.StringIO]:
+    buffer = io.StringIO()
+    for name in ("stdout", "stderr"):
+        current = getattr(sys, name)
+        if not isinstance(current, _OutputRouter):
+            _ROUTERS[name] = _OutputRouter(current)
+            setattr(sys, name, _ROUTERS[name])
+        _ROUTERS[name].local.buffer = buffer
+    try:
+        yield buffer
+    finally:
+        for router in _ROUTERS.values():
+            router.local.buffer = None
 
 
 def _error_invocation(error_type: str, message: str, trace: str = "") -> Invocation:

@@ -28,9 +28,11 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils, state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
     state_task_service_callback,
+    state_task_service_sns,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
@@ -48,6 +50,8 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
 from retrainer_offline import clock
+
+_boto_client_for = boto_client_for
 
 SERVICE_ERROR: Final = "SageMaker.AmazonSageMakerException"
 SYNC_POLL_SECONDS: Final = 5.0  # emulated seconds between Describe calls (scaled by the clock)
@@ -93,7 +97,7 @@ class SageMakerIntegration(StateTaskServiceCallback):
             )
 
     def _client(self, part: ResourceRuntimePart, credentials: Any) -> Any:
-        return boto_client_for(region=part.region, service="sagemaker", state_credentials=credentials)
+        return _cached_client(region=part.region, service="sagemaker", state_credentials=credentials)
 
     def _from_error(self, env: Environment, ex: Exception) -> FailureEvent:
         if isinstance(ex, ClientError):
@@ -193,10 +197,28 @@ def _scaled_wait_interval(self: WaitFunction, env: Environment, wait_seconds: in
         clock.current().wait_event(env.program_state_event, wait_seconds)
 
 
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def _cached_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """One client per service and region: moto builds a new boto3 client for every task (~15 ms)."""
+    del state_credentials
+    key = (region, service)
+    if key not in _clients:
+        _clients[key] = _boto_client_for(region=region, service=service)
+    return _clients[key]
+
+
+CLIENT_USERS = (lambda_eval_utils, state_task_service_aws_sdk, state_task_service_sns)
+
+
 class StepFunctionsPatch:
     """Installed handle: SageMaker integration registered, waits scaled; `uninstall()` restores moto."""
 
     def __init__(self) -> None:
+        _clients.clear()
+        for module in CLIENT_USERS:
+            module.boto_client_for = _cached_client
         self._factory = state_task_factory.state_task_service_for
         self._wait = WaitFunction._wait_interval
         self._retry_time = retrier_decl.time
@@ -215,6 +237,9 @@ class StepFunctionsPatch:
         state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.0
 
     def uninstall(self) -> None:
+        _clients.clear()
+        for module in CLIENT_USERS:
+            module.boto_client_for = _boto_client_for
         state_task_factory.state_task_service_for = self._factory
         WaitFunction._wait_interval = self._wait
         retrier_decl.time = self._retry_time
