@@ -40,7 +40,7 @@ from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_mo
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up
 UPDATE_SECONDS = 120.0
-WEIGHTS_SECONDS = 10.0
+WEIGHTS_SECONDS = 60.0
 
 
 class EndpointsPatch:
@@ -115,6 +115,7 @@ class EndpointsPatch:
         assert endpoint is not None
         for variant in endpoint.production_variants:
             variant["CurrentWeight"] = current.get(variant["VariantName"])
+        endpoint.endpoint_status = "Updating"
 
         def apply() -> None:
             for variant in endpoint.production_variants:

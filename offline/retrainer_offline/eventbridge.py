@@ -104,13 +104,14 @@ class EventBridgePatch:
         if rule.state == "DISABLED" or not rule.event_pattern.matches_event(event):
             return
         others = []
+        delivered = _with_iso_time(event)
         for target in rule.targets:
             arn = target["Arn"]
             if ":lambda:" in arn:
-                self.registry.invoke_async(arn.split(":function:")[1].split(":")[0], _target_input(target, event))
+                self.registry.invoke_async(arn.split(":function:")[1].split(":")[0], _target_input(target, delivered))
             elif ":states:" in arn and ":stateMachine:" in arn:
                 boto3.client("stepfunctions", region_name=rule.region_name).start_execution(
-                    stateMachineArn=arn, input=json.dumps(_target_input(target, event))
+                    stateMachineArn=arn, input=json.dumps(_target_input(target, delivered))
                 )
             else:
                 others.append(target)
@@ -118,13 +119,28 @@ class EventBridgePatch:
             saved = rule.targets
             rule.targets = others
             try:
-                self._send_to_targets(rule, event, transform_input)
+                # moto's own targets format `time` from epoch seconds, as moto stores it
+                self._send_to_targets(rule, _with_epoch_time(event), transform_input)
             finally:
                 rule.targets = saved
 
     def uninstall(self) -> None:
         s3_notifications._send_event_bridge_message = self._send_s3
         events_models.Rule.send_to_targets = self._send_to_targets
+
+
+def _with_iso_time(event: dict[str, Any]) -> dict[str, Any]:
+    """Events reach targets with `time` as an ISO-8601 UTC string (moto keeps epoch seconds)."""
+    if isinstance(event.get("time"), int | float):
+        return {**event, "time": datetime.fromtimestamp(float(event["time"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return event
+
+
+def _with_epoch_time(event: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(event.get("time"), str):
+        parsed = datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return {**event, "time": parsed.timestamp()}
+    return dict(event)
 
 
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:

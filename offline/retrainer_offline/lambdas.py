@@ -88,12 +88,17 @@ class LambdaRegistry:
         self.invocations: list[tuple[str, bool]] = []
         self._injected: dict[str, tuple[str, str]] = {}
         self.logs: dict[str, list[str]] = {}
+        self._fresh_layers: set[Path] = set()
 
     def inject_error(self, function_name: str, error_type: str, message: str) -> None:
         """Fault injection for tests: the next invocation of the function raises this error."""
         self._injected[function_name] = (error_type, message)
 
     def register(self, function_name: str, code_dir: Path, handler: str, layer_dirs: list[Path]) -> None:
+        for layer in layer_dirs:
+            if layer not in self._fresh_layers:
+                _forget_modules_under(layer)
+                self._fresh_layers.add(layer)
         self._functions[function_name] = FunctionCode(function_name, Path(code_dir), handler, list(layer_dirs))
 
     def knows(self, function_name: str) -> bool:
@@ -210,6 +215,16 @@ def _captured_output() -> Iterator[io.StringIO]:
     finally:
         for router in _ROUTERS.values():
             router.local.buffer = None
+
+
+def _forget_modules_under(folder: Path) -> None:
+    """A new deployment starts new containers: layer modules (and their cached settings and clients)
+    imported by an earlier runtime in this process are imported afresh."""
+    root = str(folder.resolve())
+    for name, module in list(sys.modules.items()):
+        location = getattr(module, "__file__", None) or ""
+        if location.startswith(root) and not name.startswith("_retrainer_lambda_"):
+            del sys.modules[name]
 
 
 def _error_invocation(error_type: str, message: str, trace: str = "") -> Invocation:

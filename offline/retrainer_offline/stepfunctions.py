@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -48,6 +49,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from retrainer_offline import clock
 
@@ -209,6 +211,15 @@ def _cached_client(region: str, service: str, state_credentials: Any = None) -> 
     return _clients[key]
 
 
+def _named_start_execution(original: Callable[..., Any]) -> Callable[..., Any]:
+    """StartExecution without a name gets a UUID name, as on AWS (moto's interpreter uses `None`)."""
+
+    def start_execution(backend: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return original(backend, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    return start_execution
+
+
 CLIENT_USERS = (lambda_eval_utils, state_task_service_aws_sdk, state_task_service_sns)
 
 
@@ -219,6 +230,8 @@ class StepFunctionsPatch:
         _clients.clear()
         for module in CLIENT_USERS:
             module.boto_client_for = _cached_client
+        self._start_execution = StepFunctionsParserBackend.start_execution
+        StepFunctionsParserBackend.start_execution = _named_start_execution(self._start_execution)
         self._factory = state_task_factory.state_task_service_for
         self._wait = WaitFunction._wait_interval
         self._retry_time = retrier_decl.time
@@ -241,6 +254,7 @@ class StepFunctionsPatch:
         for module in CLIENT_USERS:
             module.boto_client_for = _boto_client_for
         state_task_factory.state_task_service_for = self._factory
+        StepFunctionsParserBackend.start_execution = self._start_execution
         WaitFunction._wait_interval = self._wait
         retrier_decl.time = self._retry_time
         state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = self._poll

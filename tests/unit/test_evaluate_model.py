@@ -61,9 +61,7 @@ def test_missing_output_is_a_named_error(stack: Stack, context: FakeContext) -> 
 
 def test_malformed_line_names_the_file_and_line(stack: Stack, context: FakeContext) -> None:
     stack.s3.put_object(Bucket=stack.artifacts_bucket, Key=f"{PREFIX}test.csv.out", Body=b"1,0.9\n0,0.1,7\n")
-    with pytest.raises(
-        EvaluationDataError, match=r"test.csv.out line 2: expected 'label,score', got 3 fields"
-    ):
+    with pytest.raises(EvaluationDataError, match=r"test.csv.out line 2: expected 'label,score', got 3 fields"):
         app.lambda_handler(SAMPLE, context)
 
 
@@ -73,8 +71,6 @@ def test_one_class_only_cannot_be_evaluated(stack: Stack, context: FakeContext) 
         app.lambda_handler(SAMPLE, context)
 
 
-def test_bad_payload_is_an_evaluation_error_the_state_machine_catches(
-    stack: Stack, context: FakeContext
-) -> None:
+def test_bad_payload_is_an_evaluation_error_the_state_machine_catches(stack: Stack, context: FakeContext) -> None:
     with pytest.raises(EvaluationDataError, match="invalid evaluation request"):
         app.lambda_handler({"metric": "auc"}, context)

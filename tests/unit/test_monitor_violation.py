@@ -41,9 +41,7 @@ def test_the_same_alarm_transition_delivered_twice_runs_once(stack: Stack, conte
     assert len(stack.executions()) == 1
 
 
-def test_monitoring_run_with_violations_retrains_the_endpoint_model(
-    stack: Stack, context: FakeContext
-) -> None:
+def test_monitoring_run_with_violations_retrains_the_endpoint_model(stack: Stack, context: FakeContext) -> None:
     stack.upload("incoming/churn/part-1.csv")
     result = app.lambda_handler(MONITORING, context)
     assert result["status"] == "started" and result["model_name"] == "churn"

@@ -50,8 +50,7 @@ def test_splits_70_20_10_with_label_first_no_header_and_one_hot(tmp_path: Path) 
     # Then train/validation/test hold 70/20/10 rows, label first as 0/1, features one-hot, no header
     assert code == 0
     splits = {
-        n: pd.read_csv(tmp_path / "output" / n / f"{n}.csv", header=None)
-        for n in ("train", "validation", "test")
+        n: pd.read_csv(tmp_path / "output" / n / f"{n}.csv", header=None) for n in ("train", "validation", "test")
     }
     assert {n: len(f) for n, f in splits.items()} == {"train": 70, "validation": 20, "test": 10}
     for frame in splits.values():

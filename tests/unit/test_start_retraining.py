@@ -60,9 +60,7 @@ def test_redelivered_event_starts_nothing_new(stack: Stack, context: FakeContext
 def test_a_new_version_of_the_same_key_is_a_new_run(stack: Stack, context: FakeContext) -> None:
     stack.upload(KEY)
     first = app.lambda_handler(SAMPLE, context)
-    second = app.lambda_handler(
-        event_with(**{"version-id": "newer", "sequencer": "00617F0829932AAAAA"}), context
-    )
+    second = app.lambda_handler(event_with(**{"version-id": "newer", "sequencer": "00617F0829932AAAAA"}), context)
     assert second["status"] == "started" and second["run_id"] != first["run_id"]
     assert len(stack.executions()) == 2
 
@@ -93,9 +91,7 @@ def test_model_config_document_overrides_stack_defaults(stack: Stack, context: F
 
 def test_invalid_model_config_fails_loudly_and_starts_nothing(stack: Stack, context: FakeContext) -> None:
     stack.upload(KEY)
-    stack.s3.put_object(
-        Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=json.dumps({"metric": "rmse"})
-    )
+    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=json.dumps({"metric": "rmse"}))
     with pytest.raises(InvalidModelConfig, match=r"config/churn.json.*metric"):
         app.lambda_handler(SAMPLE, context)
     assert stack.executions() == []

@@ -40,6 +40,4 @@ def test_flow_ends_in_notification_for_success_gate_failure_and_errors() -> None
     assert states["NotifyDeployed"]["Next"] == "Deployed"
     for name, body in states.items():
         for catch in body.get("Catch", []):
-            assert catch["Next"] in {"NotifyFailure", "RetrainingFailed", "QualityGateFailed", "Deployed"}, (
-                name
-            )
+            assert catch["Next"] in {"NotifyFailure", "RetrainingFailed", "QualityGateFailed", "Deployed"}, name

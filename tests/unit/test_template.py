@@ -27,9 +27,7 @@ def policy_statements() -> list[tuple[str, dict[str, Any]]]:
     for name, resource in RESOURCES.items():
         props = resource.get("Properties", {})
         documents = [
-            p["PolicyDocument"]
-            for p in props.get("Policies", [])
-            if isinstance(p, dict) and "PolicyDocument" in p
+            p["PolicyDocument"] for p in props.get("Policies", []) if isinstance(p, dict) and "PolicyDocument" in p
         ]
         documents += [p for p in props.get("Policies", []) if isinstance(p, dict) and "Statement" in p]
         if "PolicyDocument" in props and resource["Type"] == "AWS::IAM::ManagedPolicy":
@@ -89,9 +87,7 @@ def test_pass_role_names_the_sagemaker_role_for_sagemaker_only() -> None:
 
 def test_state_machine_may_manage_only_the_sync_integration_rules() -> None:
     [statement] = [
-        s
-        for n, s in policy_statements()
-        if n == "StateMachineRole" and s.get("Sid") == "SyncIntegrationRules"
+        s for n, s in policy_statements() if n == "StateMachineRole" and s.get("Sid") == "SyncIntegrationRules"
     ]
     assert sorted(statement["Action"]) == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
     rules = [r["Fn::Sub"].rsplit("/", 1)[1] for r in statement["Resource"]]
@@ -110,9 +106,7 @@ def test_state_machine_substitutions_cover_every_placeholder_and_it_logs_and_tra
 
 
 def test_trigger_rules_match_uploads_drift_alarms_and_monitoring_runs() -> None:
-    start = RESOURCES["StartRetrainingFunction"]["Properties"]["Events"]["DataUploaded"]["Properties"][
-        "Pattern"
-    ]
+    start = RESOURCES["StartRetrainingFunction"]["Properties"]["Events"]["DataUploaded"]["Properties"]["Pattern"]
     assert start["source"] == ["aws.s3"] and start["detail-type"] == ["Object Created"]
     assert start["detail"]["object"]["key"] == [{"prefix": {"Ref": "DataPrefix"}}]
     assert TEMPLATE["Parameters"]["DataPrefix"]["Default"] == "incoming/"
@@ -131,9 +125,7 @@ def test_every_asynchronously_invoked_function_has_a_dead_letter_queue() -> None
         props = RESOURCES[name]["Properties"]
         assert props["DeadLetterQueue"]["Type"] == "SQS"
         for event in props["Events"].values():
-            assert event["Properties"]["DeadLetterConfig"]["Arn"] == {
-                "Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]
-            }
+            assert event["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}
 
 
 def test_functions_run_python312_with_tracing() -> None:

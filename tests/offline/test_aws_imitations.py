@@ -1,0 +1,437 @@
+"""Each place the offline runtime changes moto's behaviour, pinned to the AWS behaviour it reproduces.
+
+Most tests use the module's deployed runtime (template.yaml on moto); each docstring cites the
+documented shape in ../shared/docs/sagemaker-contracts.md (§) or offline-runtime-notes.md.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+
+from retrainer_offline.jobs import JobFailed, apply_filter, validate_hyperparameters
+from retrainer_offline.runtime import OfflineRuntime
+
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def _wait(describe: Any, field: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = describe()
+        if job[field] not in {"InProgress", "Stopping"} or time.monotonic() > deadline:
+            return job
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def bucket(runtime: OfflineRuntime) -> str:
+    return runtime.output("ArtifactsBucketName")
+
+
+@pytest.fixture(scope="module")
+def trained(runtime: OfflineRuntime, bucket: str) -> dict[str, Any]:
+    """A small training job on separable data, label first, no header (§3 CSV layout)."""
+    s3 = runtime.client("s3")
+    rows = [f"{i % 2},{(i % 2) * 5 + (i % 7) * 0.1},{i % 3}" for i in range(200)]
+    for channel in ("train", "validation"):
+        s3.put_object(Bucket=bucket, Key=f"t/{channel}/part.csv", Body="\n".join(rows).encode())
+    sm = runtime.client("sagemaker")
+    sm.create_training_job(
+        TrainingJobName="pinned-train",
+        AlgorithmSpecification={"TrainingImage": XGBOOST, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        HyperParameters={"num_round": "5", "objective": "binary:logistic", "eval_metric": "auc", "max_depth": "2"},
+        InputDataConfig=[
+            {
+                "ChannelName": c,
+                "ContentType": "text/csv",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/t/{c}/"}},
+            }
+            for c in ("train", "validation")
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    first = sm.describe_training_job(TrainingJobName="pinned-train")
+    job = _wait(lambda: sm.describe_training_job(TrainingJobName="pinned-train"), "TrainingJobStatus")
+    return {"first": first, "job": job}
+
+
+def test_training_job_goes_in_progress_then_completed(trained: dict[str, Any]) -> None:
+    """§2 Statuses: a job is InProgress while it runs, then Completed (moto creates it Completed)."""
+    assert trained["first"]["TrainingJobStatus"] == "InProgress"
+    assert trained["job"]["TrainingJobStatus"] == "Completed"
+
+
+def test_model_artifact_is_model_tar_gz_with_xgboost_model(
+    runtime: OfflineRuntime, bucket: str, trained: dict[str, Any]
+) -> None:
+    """§2/§3: model.tar.gz holding xgboost-model at {S3OutputPath}/{TrainingJobName}/output/model.tar.gz."""
+    uri = trained["job"]["ModelArtifacts"]["S3ModelArtifacts"]
+    assert uri == f"s3://{bucket}/out/pinned-train/output/model.tar.gz"
+    body = runtime.client("s3").get_object(Bucket=bucket, Key="out/pinned-train/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        assert tar.getnames() == ["xgboost-model"]
+
+
+def test_final_metrics_come_from_the_training_log(trained: dict[str, Any]) -> None:
+    """§2 Metrics: FinalMetricDataList holds the last train:<m>/validation:<m> value matched in the log."""
+    names = {m["MetricName"]: m["Value"] for m in trained["job"]["FinalMetricDataList"]}
+    assert set(names) == {"train:auc", "validation:auc"}
+    assert 0.5 < names["validation:auc"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "message"),
+    [
+        ({"objective": "binary:logistic"}, "Missing required hyperparameter: num_round"),
+        ({"num_round": "ten"}, "num_round: value 'ten' is not a valid int"),
+        ({"num_round": "10", "eta": "3"}, "eta: value '3' is out of range"),
+        ({"num_round": "10", "learning_speed": "1"}, "'learning_speed' was unexpected"),
+    ],
+)
+def test_hyperparameters_are_validated_as_the_container_does(hyperparameters: dict[str, str], message: str) -> None:
+    """§3: hyperparameters are strings, validated; num_round is required."""
+    with pytest.raises(JobFailed, match=message):
+        validate_hyperparameters(hyperparameters)
+
+
+def test_unknown_image_fails_the_job_naming_the_image(runtime: OfflineRuntime, bucket: str) -> None:
+    """Issue 3 item 5: an image the runtime does not know fails the job with a FailureReason naming it."""
+    sm = runtime.client("sagemaker")
+    sm.create_training_job(
+        TrainingJobName="pinned-unknown-image",
+        AlgorithmSpecification={
+            "TrainingImage": "123.dkr.ecr.us-east-1.amazonaws.com/my-byoc:1",
+            "TrainingInputMode": "File",
+        },
+        RoleArn=ROLE,
+        HyperParameters={"num_round": "1"},
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/t/train/"}},
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    job = _wait(lambda: sm.describe_training_job(TrainingJobName="pinned-unknown-image"), "TrainingJobStatus")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "my-byoc:1" in job["FailureReason"]
+
+
+def test_processing_exit_message_and_outputs(runtime: OfflineRuntime, bucket: str) -> None:
+    """§1: outputs are uploaded after exit 0 and the first 1 KB of /opt/ml/output/message is ExitMessage."""
+    s3 = runtime.client("s3")
+    script = (
+        b"import pathlib,sys\n"
+        b"pathlib.Path('/opt/ml/processing/output/result/r.txt'.replace('/opt/ml', sys.argv[1])).write_text('done')\n"
+        b"pathlib.Path(sys.argv[1] + '/output/message').write_text('CompletedWithViolations: 3 violations')\n"
+    )
+    s3.put_object(Bucket=bucket, Key="p/code/job.py", Body=script)
+    sm = runtime.client("sagemaker")
+    sm.create_processing_job(
+        ProcessingJobName="pinned-processing",
+        AppSpecification={
+            "ImageUri": SKLEARN,
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/job.py"],
+            "ContainerArguments": ["/opt/ml"],
+        },
+        ProcessingInputs=[
+            {
+                "InputName": "code",
+                "S3Input": {
+                    "S3Uri": f"s3://{bucket}/p/code/",
+                    "LocalPath": "/opt/ml/processing/input/code",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        ProcessingOutputConfig={
+            "Outputs": [
+                {
+                    "OutputName": "result",
+                    "S3Output": {
+                        "S3Uri": f"s3://{bucket}/p/out",
+                        "LocalPath": "/opt/ml/processing/output/result",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}},
+        RoleArn=ROLE,
+    )
+    job = _wait(lambda: sm.describe_processing_job(ProcessingJobName="pinned-processing"), "ProcessingJobStatus")
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["ExitMessage"] == "CompletedWithViolations: 3 violations"
+    assert s3.get_object(Bucket=bucket, Key="p/out/r.txt")["Body"].read() == b"done"
+
+
+def test_stopped_processing_job_is_terminal(runtime: OfflineRuntime, bucket: str) -> None:
+    """§1/§2 statuses: StopProcessingJob takes an InProgress job through Stopping to Stopped."""
+    runtime.client("s3").put_object(Bucket=bucket, Key="s/code/slow.py", Body=b"import time\ntime.sleep(1.5)\n")
+    sm = runtime.client("sagemaker")
+    sm.create_processing_job(
+        ProcessingJobName="pinned-stopped",
+        AppSpecification={
+            "ImageUri": SKLEARN,
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/slow.py"],
+        },
+        ProcessingInputs=[
+            {
+                "InputName": "code",
+                "S3Input": {
+                    "S3Uri": f"s3://{bucket}/s/code/",
+                    "LocalPath": "/opt/ml/processing/input/code",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}},
+        RoleArn=ROLE,
+    )
+    sm.stop_processing_job(ProcessingJobName="pinned-stopped")
+    assert sm.describe_processing_job(ProcessingJobName="pinned-stopped")["ProcessingJobStatus"] == "Stopping"
+    job = _wait(lambda: sm.describe_processing_job(ProcessingJobName="pinned-stopped"), "ProcessingJobStatus")
+    assert job["ProcessingJobStatus"] == "Stopped"
+
+
+def test_transform_filters_join_and_one_out_file_per_input(
+    runtime: OfflineRuntime, bucket: str, trained: dict[str, Any]
+) -> None:
+    """§4: InputFilter $[1:], JoinSource Input, OutputFilter $[0,-1]: one `<input>.out` per object, order kept."""
+    s3 = runtime.client("s3")
+    s3.put_object(Bucket=bucket, Key="x/in/a.csv", Body=b"1,5.1,0\n0,0.2,1\n")
+    s3.put_object(Bucket=bucket, Key="x/in/b.csv", Body=b"0,0.3,2\n")
+    sm = runtime.client("sagemaker")
+    sm.create_model(
+        ModelName="pinned-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": XGBOOST, "ModelDataUrl": trained["job"]["ModelArtifacts"]["S3ModelArtifacts"]},
+    )
+    sm.create_transform_job(
+        TransformJobName="pinned-transform",
+        ModelName="pinned-model",
+        BatchStrategy="MultiRecord",
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/x/in/"}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{bucket}/x/out", "AssembleWith": "Line", "Accept": "text/csv"},
+        TransformResources={"InstanceCount": 1, "InstanceType": "ml.m5.large"},
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
+    )
+    job = _wait(lambda: sm.describe_transform_job(TransformJobName="pinned-transform"), "TransformJobStatus")
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    a = s3.get_object(Bucket=bucket, Key="x/out/a.csv.out")["Body"].read().decode().splitlines()
+    b = s3.get_object(Bucket=bucket, Key="x/out/b.csv.out")["Body"].read().decode().splitlines()
+    assert [line.split(",")[0] for line in a] == ["1", "0"] and len(b) == 1
+    assert float(a[0].split(",")[1]) > float(a[1].split(",")[1])
+
+
+def test_filter_expressions_on_csv_rows() -> None:
+    """§4 DataProcessing: a CSV row is a JSON array; `$`, `[i,j]` with negatives and `[start:end]`."""
+    row = ["id", "f1", "f2", "score"]
+    assert apply_filter("$", row) == row
+    assert apply_filter("$[1:]", row) == ["f1", "f2", "score"]
+    assert apply_filter("$[0,-1]", row) == ["id", "score"]
+    assert apply_filter("$[1:3]", row) == ["f1", "f2"]
+
+
+def test_endpoint_routes_by_weight_and_honours_target_variant(runtime: OfflineRuntime, trained: dict[str, Any]) -> None:
+    """§5: share = weight / sum of weights, random per request; TargetVariant overrides; the variant is named."""
+    sm = runtime.client("sagemaker")
+    sm.create_endpoint_config(
+        EndpointConfigName="pinned-split",
+        ProductionVariants=[
+            {
+                "VariantName": "champion",
+                "ModelName": "pinned-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 9,
+            },
+            {
+                "VariantName": "challenger",
+                "ModelName": "pinned-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 1,
+            },
+        ],
+    )
+    sm.create_endpoint(EndpointName="pinned-endpoint", EndpointConfigName="pinned-split")
+    assert sm.describe_endpoint(EndpointName="pinned-endpoint")["EndpointStatus"] == "Creating"
+    _wait_endpoint(sm, "pinned-endpoint")
+    smr = runtime.client("sagemaker-runtime")
+    served = Counter(
+        smr.invoke_endpoint(EndpointName="pinned-endpoint", ContentType="text/csv", Body="0.2,1")[
+            "InvokedProductionVariant"
+        ]
+        for _ in range(600)
+    )
+    assert 0.05 <= served["challenger"] / 600 <= 0.16
+    targeted = smr.invoke_endpoint(
+        EndpointName="pinned-endpoint", ContentType="text/csv", Body="0.2,1", TargetVariant="challenger"
+    )
+    assert targeted["InvokedProductionVariant"] == "challenger"
+
+
+def test_weight_update_goes_through_updating(runtime: OfflineRuntime) -> None:
+    """§5: UpdateEndpointWeightsAndCapacities: Updating with DesiredWeight != CurrentWeight, then InService."""
+    sm = runtime.client("sagemaker")
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName="pinned-endpoint", DesiredWeightsAndCapacities=[{"VariantName": "challenger", "DesiredWeight": 9}]
+    )
+    during = sm.describe_endpoint(EndpointName="pinned-endpoint")
+    challenger = next(v for v in during["ProductionVariants"] if v["VariantName"] == "challenger")
+    assert (
+        during["EndpointStatus"] == "Updating" and challenger["DesiredWeight"] == 9 and challenger["CurrentWeight"] == 1
+    )
+    after = _wait_endpoint(sm, "pinned-endpoint")
+    assert next(v for v in after["ProductionVariants"] if v["VariantName"] == "challenger")["CurrentWeight"] == 9
+
+
+def test_unknown_endpoint_is_a_validation_error(runtime: OfflineRuntime) -> None:
+    """§5: InvokeEndpoint on an endpoint that does not exist fails (moto returns a static body)."""
+    with pytest.raises(Exception, match="Endpoint nope of account 123456789012 not found"):
+        runtime.client("sagemaker-runtime").invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body="1,2")
+
+
+def test_data_capture_records_and_key_layout(runtime: OfflineRuntime, bucket: str) -> None:
+    """§6: one JSON line per captured request under {Destination}/{Endpoint}/{Variant}/yyyy/mm/dd/hh/."""
+    sm = runtime.client("sagemaker")
+    sm.create_endpoint_config(
+        EndpointConfigName="pinned-capture",
+        ProductionVariants=[
+            {
+                "VariantName": "only",
+                "ModelName": "pinned-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 1,
+            }
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": f"s3://{bucket}/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        },
+    )
+    sm.create_endpoint(EndpointName="pinned-captured", EndpointConfigName="pinned-capture")
+    _wait_endpoint(sm, "pinned-captured")
+    runtime.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="pinned-captured", ContentType="text/csv", Body="0.2,1", InferenceId="req-1"
+    )
+    keys = [o["Key"] for o in runtime.client("s3").list_objects_v2(Bucket=bucket, Prefix="capture/")["Contents"]]
+    [key] = keys
+    parts = key.split("/")
+    assert parts[1:3] == ["pinned-captured", "only"] and len(parts) == 8 and parts[-1].endswith(".jsonl")
+    record = json.loads(runtime.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert record["captureData"]["endpointInput"] == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "0.2,1",
+        "encoding": "CSV",
+    }
+    assert record["captureData"]["endpointOutput"]["mode"] == "OUTPUT"
+    assert record["eventMetadata"]["inferenceId"] == "req-1" and record["eventVersion"] == "0"
+
+
+def _wait_endpoint(sm: Any, name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        endpoint = sm.describe_endpoint(EndpointName=name)
+        if endpoint["EndpointStatus"] == "InService" or time.monotonic() > deadline:
+            return endpoint
+        time.sleep(0.01)
+
+
+def test_s3_object_created_events_are_aws_shaped(runtime: OfflineRuntime) -> None:
+    """§8 S3 Object Created: unique id and request-id, `etag`, reason PutObject, increasing sequencer; no tag event."""
+    events = runtime.client("events")
+    sqs = runtime.client("sqs")
+    url = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all-s3", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    events.put_targets(Rule="all-s3", Targets=[{"Id": "q", "Arn": arn}])
+    events.put_rule(Name="disabled-s3", EventPattern=json.dumps({"source": ["aws.s3"]}), State="DISABLED")
+    disabled_url = sqs.create_queue(QueueName="disabled")["QueueUrl"]
+    disabled_arn = sqs.get_queue_attributes(QueueUrl=disabled_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_targets(Rule="disabled-s3", Targets=[{"Id": "q", "Arn": disabled_arn}])
+    runtime.client("s3").put_object(Bucket=runtime.output("DataBucketName"), Key="elsewhere/a.csv", Body=b"x")
+    runtime.client("s3").put_object(Bucket=runtime.output("DataBucketName"), Key="elsewhere/a.csv", Body=b"xy")
+    bodies = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    assert [b["detail-type"] for b in bodies] == ["Object Created", "Object Created"]
+    first, second = (b["detail"] for b in bodies)
+    assert bodies[0]["id"] != bodies[1]["id"] and first["request-id"] != second["request-id"]
+    assert first["reason"] == "PutObject" and "etag" in first["object"] and "eTag" not in first["object"]
+    assert second["object"]["sequencer"] > first["object"]["sequencer"]
+    assert "version-id" in first["object"]  # the data bucket is versioned
+    assert sqs.receive_message(QueueUrl=disabled_url).get("Messages", []) == []
+    events.remove_targets(Rule="all-s3", Ids=["q"])
+    events.remove_targets(Rule="disabled-s3", Ids=["q"])
+
+
+def test_lambda_errors_come_back_in_the_runtime_error_shape(runtime: OfflineRuntime) -> None:
+    """offline-runtime-notes (Lambda seam): errors are {errorMessage, errorType, stackTrace} with FunctionError set."""
+    function = runtime.stack.functions["EvaluateModelFunction"].function_name
+    response = runtime.client("lambda").invoke(FunctionName=function, Payload=json.dumps({"metric": "auc"}).encode())
+    assert response["FunctionError"]
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "EvaluationDataError" and "invalid evaluation request" in error["errorMessage"]
+    assert isinstance(error["stackTrace"], list)
+
+
+def test_two_functions_with_app_py_do_not_collide(runtime: OfflineRuntime) -> None:
+    """Issue 3 item 3: each function's app.py is its own module, as each Lambda function is its own container."""
+    loaded = {code.module.__name__ for code in runtime.lambda_registry._functions.values() if code.module is not None}
+    assert len(loaded) >= 2 and all(name.endswith("_app") for name in loaded)
+    assert len(loaded) == len({code.module for code in runtime.lambda_registry._functions.values() if code.module})
+
+
+def test_wait_states_run_on_the_scaled_clock(runtime: OfflineRuntime) -> None:
+    """Issue 3 item 7: a one-hour Wait state does not take an hour of wall time."""
+    sfn = runtime.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="pinned-wait",
+        roleArn=ROLE,
+        definition=json.dumps({"StartAt": "Bake", "States": {"Bake": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
+    )["stateMachineArn"]
+    started = time.monotonic()
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    report = runtime.follow(execution, timeout=30)
+    assert report.status == "SUCCEEDED" and time.monotonic() - started < 10
+
+
+def test_tls_only_bucket_policy_lets_https_requests_through(runtime: OfflineRuntime) -> None:
+    """The template's deny-if-aws:SecureTransport-false statement never matches boto3's HTTPS requests."""
+    s3 = runtime.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=runtime.output("DataBucketName"))["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    s3.put_object(Bucket=runtime.output("DataBucketName"), Key="tls/ok.txt", Body=b"ok")
+
+
+__all__ = ["boto3"]

@@ -1,0 +1,127 @@
+"""Whole retraining runs in the offline runtime: the demo flow and each failure path of the ASL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from retrainer_offline.demo import drift_alarm_event
+from retrainer_offline.runtime import OfflineRuntime
+from tests.offline.conftest import Notifications
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(runtime: OfflineRuntime, model: str, name: str, body: bytes) -> Any:
+    runtime.upload(model, name, body)
+    return runtime.follow(runtime.next_execution())
+
+
+def _states(report: Any) -> list[str]:
+    return [state.name for state in report.states]
+
+
+def test_upload_trains_evaluates_and_deploys_a_model_that_answers(
+    runtime: OfflineRuntime, notifications: Notifications, dataset: Any, model_config: dict[str, Any]
+) -> None:
+    # Given the demo model's configuration
+    runtime.put_model_config("cancer", model_config)
+    # When its first data part is uploaded
+    report = _run(runtime, "cancer", "part-1.csv", dataset.parts[0])
+    # Then the execution deploys a good model to the model's endpoint
+    assert report.status == "SUCCEEDED", report
+    assert _states(report)[:6] == ["Preprocess", "Train", "CreateModel", "Validate", "Evaluate", "QualityGate"]
+    assert report.output["evaluation"]["metrics"]["auc"] >= 0.95
+    assert report.output["training"]["FinalMetricDataList"][0]["MetricName"].startswith(("train:", "validation:"))
+    endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    assert endpoint["EndpointStatus"] == "InService"
+    # And it answers with a probability and the variant that served it
+    response = runtime.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="retrainer-cancer", ContentType="text/csv", Body=dataset.holdout_features[0]
+    )
+    assert 0.0 <= float(response["Body"].read()) <= 1.0
+    assert response["InvokedProductionVariant"] == report.name
+    # And a subscriber hears that it was deployed
+    messages = notifications.drain()
+    assert any(m["MessageAttributes"]["outcome"]["Value"] == "deployed" for m in messages)
+
+
+def test_second_upload_retrains_on_the_whole_folder_and_updates_the_endpoint(
+    runtime: OfflineRuntime, dataset: Any
+) -> None:
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    report = _run(runtime, "cancer", "part-2.csv", dataset.parts[1])
+    assert report.status == "SUCCEEDED"
+    assert "UpdateEndpoint" in _states(report) and "CreateEndpoint" not in _states(report)
+    total_rows = sum(part.count(b"\n") - 1 for part in dataset.parts)
+    assert report.output["evaluation"]["rows"] == total_rows - int(0.9 * total_rows)  # the 10% test split
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    assert after["EndpointConfigName"] != before["EndpointConfigName"]
+
+
+def test_drift_alarm_event_on_the_bus_retrains_the_model(runtime: OfflineRuntime) -> None:
+    runtime.put_event(drift_alarm_event("retrainer", "cancer"))
+    report = runtime.follow(runtime.next_execution())
+    assert report.status == "SUCCEEDED"
+    request = json.loads(runtime.client("stepfunctions").describe_execution(executionArn=report.arn)["input"])
+    assert request["trigger"]["kind"] == "drift_alarm"
+
+
+def test_gate_failure_ends_quality_gate_failed_notifies_and_creates_no_endpoint(
+    runtime: OfflineRuntime, notifications: Notifications, dataset: Any, model_config: dict[str, Any]
+) -> None:
+    # Given a model whose bar no model can clear
+    runtime.put_model_config("strict", {**model_config, "threshold": 1.01})
+    notifications.drain()
+    report = _run(runtime, "strict", "part-1.csv", dataset.parts[0])
+    # Then the run ends as the ASL says, with a notification, and no endpoint exists
+    assert report.status == "FAILED" and report.error == "QualityGateFailed"
+    assert _states(report)[-2:] == ["NotifyGateFailed", "QualityGateFailed"]
+    outcomes = [m["MessageAttributes"]["outcome"]["Value"] for m in notifications.drain()]
+    assert outcomes == ["rejected by the quality gate"]
+    names = [e["EndpointName"] for e in runtime.client("sagemaker").list_endpoints()["Endpoints"]]
+    assert "retrainer-strict" not in names
+
+
+def test_failed_training_job_is_notified_and_production_is_untouched(
+    runtime: OfflineRuntime, notifications: Notifications, dataset: Any
+) -> None:
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    notifications.drain()
+    runtime.job_runner.fail_next("training", "AlgorithmError: injected failure")
+    report = _run(runtime, "cancer", "part-3.csv", dataset.parts[1])
+    assert report.status == "FAILED" and report.error == "RetrainingFailed"
+    [train] = [s for s in report.states if s.name == "Train"]
+    assert train.failed is not None and "States.TaskFailed" in train.failed and "injected failure" in train.failed
+    [message] = notifications.drain()
+    assert message["MessageAttributes"]["outcome"]["Value"] == "failed"
+    assert "injected failure" in message["Message"]
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    assert after["EndpointConfigName"] == before["EndpointConfigName"]
+
+
+def test_evaluate_lambda_error_is_caught_by_its_error_name(
+    runtime: OfflineRuntime, notifications: Notifications, dataset: Any
+) -> None:
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    notifications.drain()
+    function = runtime.stack.functions["EvaluateModelFunction"].function_name
+    runtime.lambda_registry.inject_error(function, "EvaluationDataError", "no .out files under s3://x")
+    report = _run(runtime, "cancer", "part-4.csv", dataset.parts[1])
+    assert report.status == "FAILED" and report.error == "RetrainingFailed"
+    [evaluate] = [s for s in report.states if s.name == "Evaluate"]
+    assert evaluate.failed is not None and evaluate.failed.startswith("EvaluationDataError")
+    assert [m["MessageAttributes"]["outcome"]["Value"] for m in notifications.drain()] == ["failed"]
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    assert after["EndpointConfigName"] == before["EndpointConfigName"]
+
+
+def test_csv_without_the_target_fails_before_training_naming_file_and_problem(runtime: OfflineRuntime) -> None:
+    runtime.put_model_config("broken", {"target_column": "label"})
+    report = _run(runtime, "broken", "wrong.csv", b"a,b\n" + b"1,2\n" * 30)
+    assert report.status == "FAILED"
+    [preprocess] = [s for s in report.states if s.name == "Preprocess"]
+    assert preprocess.failed is not None and "target column 'label' not found" in preprocess.failed
+    assert "Train" not in _states(report)
