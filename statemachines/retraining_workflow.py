@@ -72,9 +72,7 @@ class JitteredRetry(Retry):
         return list(super().allowed_fields())
 
     def is_field_allowed(self, field_name: str) -> bool:
-        return field_name in {"max_delay_seconds", "jitter_strategy"} or bool(
-            super().is_field_allowed(field_name)
-        )
+        return field_name in {"max_delay_seconds", "jitter_strategy"} or bool(super().is_field_allowed(field_name))
 
 
 def _retry(errors: list[str], interval: int, attempts: int, max_delay: int) -> JitteredRetry:
@@ -327,9 +325,7 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
     notify_failure = notify("NotifyFailure", "failed")
     failed = Fail("RetrainingFailed", error="RetrainingFailed", cause="A step failed; see the notification.")
     notify_failure.add_retry(_retry(SNS_TRANSIENT, 2, 3, 20))
-    notify_failure.add_catch(
-        Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.notify_error")
-    )
+    notify_failure.add_catch(Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.notify_error"))
     notify_failure.next(failed)
 
     def guarded(step: Task, transient: list[str], interval: int = 10) -> Task:
@@ -375,13 +371,9 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
 
     # Quality gate: a model below the bar is reported and never reaches the endpoint.
     notify_gate = notify("NotifyGateFailed", "rejected by the quality gate")
-    gate_failed = Fail(
-        "QualityGateFailed", error="QualityGateFailed", cause="The model did not pass the gate."
-    )
+    gate_failed = Fail("QualityGateFailed", error="QualityGateFailed", cause="The model did not pass the gate.")
     notify_gate.add_retry(_retry(SNS_TRANSIENT, 2, 3, 20))
-    notify_gate.add_catch(
-        Catch(error_equals=["States.ALL"], next_step=gate_failed, result_path="$.notify_error")
-    )
+    notify_gate.add_catch(Catch(error_equals=["States.ALL"], next_step=gate_failed, result_path="$.notify_error"))
     notify_gate.next(gate_failed)
 
     # Deployment: plan the names once (a Retry of a later step reuses them, so a retried step never
@@ -465,9 +457,7 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
     wait = Wait("WaitForEndpoint", seconds=ENDPOINT_POLL_SECONDS)
     check = guarded(
         _select(
-            sdk_call(
-                "CheckEndpoint", "describeEndpoint", {"EndpointName.$": "$.endpoint_name"}, "$.endpoint"
-            ),
+            sdk_call("CheckEndpoint", "describeEndpoint", {"EndpointName.$": "$.endpoint_name"}, "$.endpoint"),
             {"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
         ),
         SAGEMAKER_TRANSIENT,
@@ -482,9 +472,7 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
     deployed = Succeed("Deployed")
     notify_deployed.add_retry(_retry(SNS_TRANSIENT, 2, 3, 20))
     # The model is live: a lost notification must not turn a deployed run into a failed one.
-    notify_deployed.add_catch(
-        Catch(error_equals=["States.ALL"], next_step=deployed, result_path="$.notify_error")
-    )
+    notify_deployed.add_catch(Catch(error_equals=["States.ALL"], next_step=deployed, result_path="$.notify_error"))
     notify_deployed.next(deployed)
     not_ready = Pass(
         "EndpointNotReady",
@@ -501,27 +489,19 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
     gate.add_choice(ChoiceRule.BooleanEquals(variable="$.evaluation.passed", value=True), next_step=plan)
     gate.default_choice(notify_gate)
 
-    switch.add_choice(
-        ChoiceRule.BooleanEquals(variable="$.lookup.exists", value=True), next_step=update_endpoint
-    )
+    switch.add_choice(ChoiceRule.BooleanEquals(variable="$.lookup.exists", value=True), next_step=update_endpoint)
     switch.default_choice(create_endpoint)
     create_endpoint.next(wait)
     update_endpoint.next(wait)
 
-    ours = ChoiceRule.StringEqualsPath(
-        variable="$.endpoint.config", value="$.deployment.endpoint_config_name"
-    )
+    ours = ChoiceRule.StringEqualsPath(variable="$.endpoint.config", value="$.deployment.endpoint_config_name")
     endpoint_ready.add_choice(
         ChoiceRule.And([ChoiceRule.StringEquals(variable="$.endpoint.status", value="InService"), ours]),
         next_step=notify_deployed,
     )
     # InService on another config: SageMaker rolled the update back. Failed: it never came up.
-    endpoint_ready.add_choice(
-        ChoiceRule.StringEquals(variable="$.endpoint.status", value="InService"), not_ready
-    )
-    endpoint_ready.add_choice(
-        ChoiceRule.StringEquals(variable="$.endpoint.status", value="Failed"), not_ready
-    )
+    endpoint_ready.add_choice(ChoiceRule.StringEquals(variable="$.endpoint.status", value="InService"), not_ready)
+    endpoint_ready.add_choice(ChoiceRule.StringEquals(variable="$.endpoint.status", value="Failed"), not_ready)
     endpoint_ready.add_choice(
         ChoiceRule.NumericGreaterThanEquals(variable="$.deployment.polls.value", value=ENDPOINT_MAX_POLLS),
         next_step=not_ready,

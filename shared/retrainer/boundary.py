@@ -31,8 +31,7 @@ def parse_event(event: Any, model: type[_E]) -> _E:
         return model.model_validate(event)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}"
-            for error in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()[:5]
         )
         raise EventRejected(
             f"event is not the expected {model.__name__}: {problems}",

@@ -37,9 +37,7 @@ def log_loss(labels: Sequence[int], scores: Sequence[float]) -> float:
     return total / len(labels)
 
 
-def classification_metrics(
-    labels: Sequence[int], scores: Sequence[float], cutoff: float = 0.5
-) -> dict[str, float]:
+def classification_metrics(labels: Sequence[int], scores: Sequence[float], cutoff: float = 0.5) -> dict[str, float]:
     """AUC, accuracy, precision, recall, F1 (at `cutoff`) and log loss."""
     if not labels:
         raise ValueError("no rows to evaluate")

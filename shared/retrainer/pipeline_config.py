@@ -119,9 +119,7 @@ class ModelOverrides(_Strict):
             merged.update({key: _hyperparameter_string(v) for key, v in self.hyperparameters.items()})
             changes["hyperparameters"] = merged
         if self.instances is not None:
-            changes["instances"] = base.instances.model_copy(
-                update=self.instances.model_dump(exclude_none=True)
-            )
+            changes["instances"] = base.instances.model_copy(update=self.instances.model_dump(exclude_none=True))
         return PipelineConfig.model_validate({**base.model_dump(), **changes})
 
 

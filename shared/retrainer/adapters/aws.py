@@ -105,9 +105,7 @@ class SageMakerProcessingJobs:
 
     def summary(self, job_name: str) -> ProcessingJobSummary:
         job = self._client.describe_processing_job(ProcessingJobName=job_name)
-        return ProcessingJobSummary(
-            exit_message=job.get("ExitMessage"), environment=dict(job.get("Environment", {}))
-        )
+        return ProcessingJobSummary(exit_message=job.get("ExitMessage"), environment=dict(job.get("Environment", {})))
 
 
 class S3Objects:

@@ -22,11 +22,7 @@ JOB_CODE_PREFIX = "job-code/"
 
 def job_files(package_dir: Path) -> dict[str, bytes]:
     """The job scripts to publish: every .py file of the package except its __init__."""
-    files = {
-        path.name: path.read_bytes()
-        for path in sorted(package_dir.glob("*.py"))
-        if path.name != "__init__.py"
-    }
+    files = {path.name: path.read_bytes() for path in sorted(package_dir.glob("*.py")) if path.name != "__init__.py"}
     if not files:
         raise FileNotFoundError(f"no job scripts found in {package_dir}")
     return files

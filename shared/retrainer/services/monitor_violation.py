@@ -14,9 +14,7 @@ VIOLATIONS_PREFIX = "CompletedWithViolations"
 ENDPOINT_ENVIRONMENT_KEY = "sagemaker_endpoint_name"
 
 
-def start_from_alarm(
-    event: AlarmStateChangeEvent, defaults: PipelineDefaults, adapters: Adapters
-) -> RunOutcome:
+def start_from_alarm(event: AlarmStateChangeEvent, defaults: PipelineDefaults, adapters: Adapters) -> RunOutcome:
     alarm = event.detail.alarm_name
     if event.detail.state.value != "ALARM":
         raise EventRejected("alarm is not in ALARM state", alarm=alarm, state=event.detail.state.value)
@@ -27,9 +25,7 @@ def start_from_alarm(
             alarm=alarm,
             expected_prefix=naming.drift_alarm_prefix(defaults.stack_name),
         )
-    trigger = TriggerInfo(
-        kind="drift_alarm", event_id=event.id, source=alarm, detail=event.detail.state.reason[:500]
-    )
+    trigger = TriggerInfo(kind="drift_alarm", event_id=event.id, source=alarm, detail=event.detail.state.reason[:500])
     return prepare_and_start(
         model_name=model_name,
         trigger=trigger,
@@ -61,12 +57,8 @@ def start_from_monitoring_run(
     endpoint = environment.get(ENDPOINT_ENVIRONMENT_KEY, "")
     model_name = naming.model_from_endpoint(defaults.stack_name, endpoint)
     if model_name is None:
-        raise EventRejected(
-            "monitoring run is not for one of this stack's endpoints", job=job, endpoint=endpoint
-        )
-    trigger = TriggerInfo(
-        kind="monitoring_violation", event_id=event.id, source=job, detail=(exit_message or "")[:500]
-    )
+        raise EventRejected("monitoring run is not for one of this stack's endpoints", job=job, endpoint=endpoint)
+    trigger = TriggerInfo(kind="monitoring_violation", event_id=event.id, source=job, detail=(exit_message or "")[:500])
     return prepare_and_start(
         model_name=model_name, trigger=trigger, identity=(job,), defaults=defaults, adapters=adapters
     )

@@ -56,8 +56,7 @@ def resolve_config(model_name: str, defaults: PipelineDefaults, store: ConfigSto
         return ModelOverrides.model_validate(document).apply_to(base)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'document'}: {error['msg']}"
-            for error in exc.errors()
+            f"{'.'.join(str(p) for p in error['loc']) or 'document'}: {error['msg']}" for error in exc.errors()
         )
         raise InvalidModelConfig(f"config/{model_name}.json in the artifacts bucket: {problems}") from exc
 
@@ -114,14 +113,10 @@ def prepare_and_start(
             data=f"s3://{defaults.data_bucket}/{prefix}",
         )
     config = resolve_config(model_name, defaults, adapters.config_store)
-    request = build_request(
-        model_name=model_name, trigger=trigger, identity=identity, defaults=defaults, config=config
-    )
+    request = build_request(model_name=model_name, trigger=trigger, identity=identity, defaults=defaults, config=config)
     payload = request.model_dump_json()
     if len(payload.encode("utf-8")) > MAX_EXECUTION_INPUT_BYTES:
-        raise EventRejected(
-            "execution input would exceed Step Functions' 256 KiB limit", model_name=model_name
-        )
+        raise EventRejected("execution input would exceed Step Functions' 256 KiB limit", model_name=model_name)
 
     first_time = adapters.ledger.record(
         request.run_id,
@@ -136,9 +131,7 @@ def prepare_and_start(
     # Start even when the ledger already had the run: a previous attempt may have recorded it and
     # died before StartExecution. The deterministic execution name keeps this from running twice.
     started = adapters.starter.start(request.run_id, payload)
-    status: Literal["started", "duplicate"] = (
-        "duplicate" if started.already_existed or not first_time else "started"
-    )
+    status: Literal["started", "duplicate"] = "duplicate" if started.already_existed or not first_time else "started"
     logger.info(
         "retraining run " + status,
         extra={
@@ -149,6 +142,4 @@ def prepare_and_start(
             "trigger_source": trigger.source,
         },
     )
-    return RunOutcome(
-        status=status, run_id=request.run_id, model_name=model_name, execution_arn=started.execution_arn
-    )
+    return RunOutcome(status=status, run_id=request.run_id, model_name=model_name, execution_arn=started.execution_arn)

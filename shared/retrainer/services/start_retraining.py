@@ -12,25 +12,19 @@ from retrainer.settings import PipelineDefaults
 MAX_KEY_BYTES = 1024
 
 
-def start_from_upload(
-    event: S3ObjectCreatedEvent, defaults: PipelineDefaults, adapters: Adapters
-) -> RunOutcome:
+def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, adapters: Adapters) -> RunOutcome:
     detail = event.detail
     bucket = detail.bucket.name
     key = detail.object.key
     context = {"bucket": bucket, "key": key}
     if bucket != defaults.data_bucket:
-        raise EventRejected(
-            "object is not in the stack's data bucket", expected=defaults.data_bucket, **context
-        )
+        raise EventRejected("object is not in the stack's data bucket", expected=defaults.data_bucket, **context)
     _check_key(key, defaults.data_prefix, context)
     if not detail.object.size:
         raise EventRejected("object is empty (size 0)", **context)
     model_name = naming.model_name_from_key(key, defaults.data_prefix)
     if model_name is None:
-        raise EventRejected(
-            "object is not inside a model folder: upload to <prefix><model-name>/<file>.csv", **context
-        )
+        raise EventRejected("object is not inside a model folder: upload to <prefix><model-name>/<file>.csv", **context)
     version = detail.object.version_id or detail.object.sequencer or detail.object.etag
     trigger = TriggerInfo(kind="s3_upload", event_id=event.id, source=f"s3://{bucket}/{key}")
     return prepare_and_start(
