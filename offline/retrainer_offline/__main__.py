@@ -13,6 +13,19 @@ import json
 import sys
 from pathlib import Path
 
+SAMPLE_ENVIRONMENT = Path(__file__).resolve().parents[2] / "events" / "env.json"
+
+
+def _with_deployed_names(event_text: str, environment: dict[str, str]) -> str:
+    """The samples in events/ name example buckets (events/env.json); use this stack's real ones."""
+    if not SAMPLE_ENVIRONMENT.exists():
+        return event_text
+    samples = json.loads(SAMPLE_ENVIRONMENT.read_text()).get("Parameters", {})
+    for key in ("DATA_BUCKET", "ARTIFACTS_BUCKET"):
+        if key in samples and key in environment:
+            event_text = event_text.replace(samples[key], environment[key])
+    return event_text
+
 
 def invoke(function: str, event_path: Path) -> int:
     from retrainer_offline.runtime import OfflineRuntime
@@ -28,10 +41,13 @@ def invoke(function: str, event_path: Path) -> int:
         if function not in functions:
             print(f"no function {function!r} in template.yaml; choose from {sorted(functions)}", file=sys.stderr)
             return 2
+        text = _with_deployed_names(json.dumps(event), functions[function].environment)
         response = runtime.client("lambda").invoke(
-            FunctionName=functions[function].function_name, Payload=json.dumps(event).encode()
+            FunctionName=functions[function].function_name, Payload=text.encode()
         )
         payload = response["Payload"].read().decode()
+        for log in runtime.lambda_registry.logs.get(functions[function].function_name, []):
+            print(log, end="", file=sys.stderr)
         print(payload)
         if response.get("FunctionError"):
             print(f"{function} returned an error ({response['FunctionError']})", file=sys.stderr)

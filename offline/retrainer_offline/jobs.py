@@ -314,7 +314,8 @@ def run_xgboost_training(job: Any, job_dir: Path, backend: Any) -> None:
     job.secondary_status = "Uploading"
     model_dir = job_dir / "opt/ml/model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(model_dir / "xgboost-model"))
+    # The container writes Booster.save_model's bytes to a file named `xgboost-model` (§3).
+    (model_dir / "xgboost-model").write_bytes(bytes(booster.save_raw(raw_format="ubj")))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.add(model_dir / "xgboost-model", arcname="xgboost-model")

@@ -128,7 +128,7 @@ class LambdaRegistry:
             log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
             _deadline=time.monotonic() + float(function.timeout or 3),
         )
-        with _ENVIRONMENT_LOCK, _environment(environment):
+        with _ENVIRONMENT_LOCK, _environment(environment), _captured_output() as output:
             try:
                 handler = self._handler(code)
                 result = handler(event, context)
@@ -136,6 +136,8 @@ class LambdaRegistry:
                 invocation = _error_invocation(type(exc).__name__, str(exc), traceback.format_exc())
             else:
                 invocation = Invocation(payload=json.dumps(result), errored=False, logs="")
+        invocation = Invocation(invocation.payload, invocation.errored, output.getvalue() + invocation.logs)
+        self.logs.setdefault(function.function_name, []).append(invocation.logs)
         self.invocations.append((function.function_name, invocation.errored))
         return invocation
 

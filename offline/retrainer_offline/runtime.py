@@ -12,6 +12,7 @@ calls a handler or a job directly, it deploys template.yaml and lets events flow
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -94,6 +95,10 @@ class OfflineRuntime:
         return self
 
     def _start(self) -> None:
+        # Everything here is the emulated us-east-1; nothing may pick up a real profile or region.
+        for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
+            os.environ[key] = value
+        os.environ.pop("AWS_PROFILE", None)
         mock = mock_aws(config=MOTO_CONFIG)
         mock.start()
         self._exit.callback(mock.stop)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,10 +96,7 @@ def load_booster(model_data_url: str, read_object: Callable[[str], bytes]) -> xg
     except (tarfile.TarError, KeyError) as exc:
         raise ModelLoadError(f"{model_data_url} is not a model.tar.gz holding xgboost-model: {exc}") from exc
     booster = xgboost.Booster()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "xgboost-model"
-        path.write_bytes(raw)
-        booster.load_model(str(path))
+    booster.load_model(bytearray(raw))
     with _cache_lock:
         _cache[model_data_url] = booster
     return booster
