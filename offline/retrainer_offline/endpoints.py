@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime import responses as runtime_responses
 
 from retrainer_offline import clock
+from retrainer_offline.background import BackgroundThreads
 from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_model_server, s3_reader
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up
@@ -46,7 +46,7 @@ WEIGHTS_SECONDS = 60.0
 class EndpointsPatch:
     def __init__(self, seed: int | None = None) -> None:
         self.random = random.Random(seed)
-        self._threads: list[threading.Thread] = []
+        self._background = BackgroundThreads()
         self._originals = {
             "create_endpoint": sm_responses.SageMakerResponse.create_endpoint,
             "update_endpoint_weights_and_capacities": (
@@ -130,9 +130,7 @@ class EndpointsPatch:
             clock.current().sleep(seconds)
             action()
 
-        thread = threading.Thread(target=run, daemon=True, name="endpoint-transition")
-        self._threads.append(thread)
-        thread.start()
+        self._background.start(run, name="endpoint-transition")
 
     def fail_variant(self, endpoint: str, variant: str, failing: bool = True) -> None:
         """Fault injection: the variant's model container answers 500 (for rollback tests)."""
@@ -235,9 +233,7 @@ class EndpointsPatch:
         boto3.client("s3", region_name=region).put_object(Bucket=bucket, Key=key, Body=json.dumps(record) + "\n")
 
     def drain(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        for thread in list(self._threads):
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._background.drain(timeout)
 
     def uninstall(self) -> None:
         for name, original in self._originals.items():

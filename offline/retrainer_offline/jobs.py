@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import numpy as np
 import xgboost
 from moto.sagemaker import responses as sm_responses
 
+from retrainer_offline.background import BackgroundThreads
 from retrainer_offline.serving import (
     ModelLoadError,
     UnknownImageError,
@@ -472,8 +472,7 @@ class JobRunner:
     """Installed handle: created jobs start InProgress and a thread runs them for real."""
 
     def __init__(self) -> None:
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
+        self._background = BackgroundThreads()
         self._failures: dict[str, str] = {}
         self.compute_seconds: dict[str, float] = {}
         self._originals: dict[str, Any] = {}
@@ -515,10 +514,7 @@ class JobRunner:
         setattr(sm_responses.SageMakerResponse, method, create)
 
     def _start(self, kind: JobKind, job: Any, backend: Any) -> None:
-        thread = threading.Thread(target=self._run, args=(kind, job, backend), daemon=True, name=f"job-{kind.name}")
-        with self._lock:
-            self._threads.append(thread)
-        thread.start()
+        self._background.start(self._run, kind, job, backend, name=f"job-{kind.name}")
 
     def _run(self, kind: JobKind, job: Any, backend: Any) -> None:
         started = time.perf_counter()
@@ -550,14 +546,7 @@ class JobRunner:
         setattr(job, kind.status_attr, status)
 
     def drain(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                alive = [t for t in self._threads if t.is_alive()]
-                self._threads = alive
-            if not alive or time.monotonic() > deadline:
-                return
-            alive[0].join(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+        self._background.drain(timeout)
 
     def uninstall(self) -> None:
         for method, original in self._originals.items():

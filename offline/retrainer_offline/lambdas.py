@@ -37,6 +37,7 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 
 from retrainer_offline import clock
+from retrainer_offline.background import BackgroundThreads
 
 # One lock for the process environment: a handler sees only its own function's variables.
 _ENVIRONMENT_LOCK = threading.RLock()
@@ -83,8 +84,7 @@ class LambdaRegistry:
 
     def __init__(self) -> None:
         self._functions: dict[str, FunctionCode] = {}
-        self._threads: list[threading.Thread] = []
-        self._threads_lock = threading.Lock()
+        self._background = BackgroundThreads()
         self.invocations: list[tuple[str, bool]] = []
         self._injected: dict[str, tuple[str, str]] = {}
         self.logs: dict[str, list[str]] = {}
@@ -153,10 +153,7 @@ class LambdaRegistry:
     # ------------------------------------------------------------------ asynchronous invocations
     def invoke_async(self, function_name: str, event: Any) -> None:
         """InvocationType Event: queue the event; retry on error; then the dead-letter queue."""
-        thread = threading.Thread(target=self._run_async, args=(function_name, event), daemon=True)
-        with self._threads_lock:
-            self._threads.append(thread)
-        thread.start()
+        self._background.start(self._run_async, function_name, event, name=f"lambda-{function_name}")
 
     def _run_async(self, function_name: str, event: Any) -> None:
         function = _function(function_name)
@@ -171,14 +168,7 @@ class LambdaRegistry:
             _send_to_dead_letter_queue(function, event, invocation)
 
     def drain(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._threads_lock:
-                alive = [t for t in self._threads if t.is_alive()]
-                self._threads = alive
-            if not alive or time.monotonic() > deadline:
-                return
-            alive[0].join(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+        self._background.drain(timeout)
 
 
 class _OutputRouter(io.TextIOBase):

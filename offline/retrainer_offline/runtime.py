@@ -83,6 +83,7 @@ class OfflineRuntime:
         self.deploy_seconds = 0.0
         self.job_runner: Any = None
         self.lambda_registry: Any = None
+        self.endpoints: Any = None
         self._seen_executions: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -111,7 +112,8 @@ class OfflineRuntime:
         self._install(stepfunctions.install())
         self.job_runner = jobs.install()
         self._install(self.job_runner)
-        self._install(endpoints.install())
+        self.endpoints = endpoints.install()
+        self._install(self.endpoints)
         self._install(eventbridge.install(self.lambda_registry))
         started = time.perf_counter()
         self.stack = deploy.deploy(
@@ -146,6 +148,8 @@ class OfflineRuntime:
             self.job_runner.drain(max(1.0, deadline - time.monotonic()))
         if self.lambda_registry is not None:
             self.lambda_registry.drain(max(1.0, deadline - time.monotonic()))
+        if self.endpoints is not None:
+            self.endpoints.drain(max(1.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ conveniences
     def client(self, service: str) -> Any:

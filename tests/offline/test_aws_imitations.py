@@ -395,6 +395,15 @@ def test_s3_object_created_events_are_aws_shaped(runtime: OfflineRuntime) -> Non
     events.remove_targets(Rule="disabled-s3", Ids=["q"])
 
 
+def _queue_behind_rule(runtime: OfflineRuntime, rule: str, state: str) -> str:
+    sqs = runtime.client("sqs")
+    url: str = sqs.create_queue(QueueName=f"{rule}-queue")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    runtime.client("events").put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.s3"]}), State=state)
+    runtime.client("events").put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
 def test_lambda_errors_come_back_in_the_runtime_error_shape(runtime: OfflineRuntime) -> None:
     """offline-runtime-notes (Lambda seam): errors are {errorMessage, errorType, stackTrace} with FunctionError set."""
     function = runtime.stack.functions["EvaluateModelFunction"].function_name
