@@ -31,6 +31,20 @@ def _ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms  (n={len(values)})"
 
 
+def _lambda_invocations(runtime: OfflineRuntime, count: int = 200) -> list[float]:
+    """The runtime's own cost of a Lambda invocation: an event the handler rejects after parsing."""
+    assert runtime.stack is not None
+    function = runtime.stack.functions["MonitorViolationFunction"].function_name
+    client = runtime.client("lambda")
+    payload = b'{"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change"}'
+    seconds = []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.invoke(FunctionName=function, Payload=payload)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def main() -> int:
     started = time.perf_counter()
     with OfflineRuntime() as runtime:
@@ -38,6 +52,7 @@ def main() -> int:
         code = demo.run(runtime)
         compute = dict(runtime.job_runner.compute_seconds)
         deploy_seconds = runtime.deploy_seconds
+        invoke_seconds = _lambda_invocations(runtime)
     wall = time.perf_counter() - started
     kinds: dict[str, list[float]] = defaultdict(list)
     for report in demo.summary.reports:
@@ -67,6 +82,7 @@ def main() -> int:
     )
     jobs = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in compute.items())
     print(f"  job compute: {jobs}")
+    print(f"  in-process Lambda invoke through the Lambda API (handler rejects at once): {_ms(invoke_seconds)}")
     print("  orchestration overhead per state:")
     for kind, values in kinds.items():
         print(f"    {kind:<28} {_ms(values)}")
