@@ -6,12 +6,14 @@ Render it with `make render` (this module's `--output`); SAM deploys the rendere
 
 Flow (execution input: `retrainer.pipeline_config.RetrainingRequest`):
 
-    Preprocess -> Train -> CreateModel -> Validate -> Evaluate -> QualityGate
+    Debounce (quiet window) -> ClaimTriggers -> Settled? (else Debounce again)
+    -> Preprocess -> Train -> CreateModel -> Validate -> Evaluate -> QualityGate
         passed: PlanDeployment -> CreateEndpointConfig -> FindEndpoint -> EndpointExists?
                 -> CreateEndpoint | UpdateEndpoint -> WaitForEndpoint <-> CheckEndpoint (bounded)
-                -> NotifyDeployed -> Deployed
-        failed: NotifyGateFailed -> QualityGateFailed
-    any Task error -> NotifyFailure -> RetrainingFailed
+                -> NotifyDeployed -> ReleaseAfterDeploy -> Deployed
+        failed: NotifyGateFailed -> ReleaseAfterGate -> QualityGateFailed
+    any Task error -> NotifyFailure -> ReleaseAfterFailure -> RetrainingFailed
+    (each Release gives the model back and starts one follow-up run for triggers that arrived meanwhile)
 
 The SageMaker steps are the SDK's generic `Task` with explicit Parameters: the SDK's
 `ProcessingStep`/`TrainingStep`/`TransformStep` fix instance types, hyperparameters and paths at
@@ -52,6 +54,7 @@ SUBSTITUTIONS = (
     "DataKeyArn",
     "EvaluateModelFunctionArn",
     "NotificationTopicArn",
+    "CoordinateRunsFunctionArn",
 )
 
 JOB_TIMEOUT_SECONDS = 2 * 3600  # a job's own MaxRuntimeInSeconds is at most 1 day; config default 1 h
@@ -321,12 +324,43 @@ def sdk_call(state_id: str, action: str, parameters: dict[str, Any], result_path
     )
 
 
+def coordinate(state_id: str, payload: dict[str, Any], result_path: str) -> LambdaStep:
+    return LambdaStep(
+        state_id,
+        timeout_seconds=API_TIMEOUT_SECONDS,
+        result_path=result_path,
+        parameters={
+            "FunctionName": "${CoordinateRunsFunctionArn}",
+            "Payload": {
+                "model_name.$": "$.model_name",
+                "run_id.$": "$.run_id",
+                "correlation_id.$": "$.correlation_id",
+                **payload,
+            },
+        },
+    )
+
+
+def release_then(state_id: str, outcome: str, end: State) -> LambdaStep:
+    """Every end goes through here: give the model back and start the follow-up run if triggers wait."""
+    step = _select(
+        coordinate(state_id, {"action": "release", "outcome": outcome}, "$.release"),
+        {"follow_up.$": "$.Payload.follow_up"},
+    )
+    step.add_retry(_retry(LAMBDA_TRANSIENT, 2, 4, 30))
+    # The lock expires on its own; an end state must be reached even if the release cannot run.
+    step.add_catch(Catch(error_equals=["States.ALL"], next_step=end, result_path="$.release_error"))
+    step.next(end)
+    return step
+
+
 def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than many fragments
-    notify_failure = notify("NotifyFailure", "failed")
     failed = Fail("RetrainingFailed", error="RetrainingFailed", cause="A step failed; see the notification.")
+    release_failed = release_then("ReleaseAfterFailure", "failed", failed)
+    notify_failure = notify("NotifyFailure", "failed")
     notify_failure.add_retry(_retry(SNS_TRANSIENT, 2, 3, 20))
-    notify_failure.add_catch(Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.notify_error"))
-    notify_failure.next(failed)
+    notify_failure.add_catch(Catch(error_equals=["States.ALL"], next_step=release_failed, result_path="$.notify_error"))
+    notify_failure.next(release_failed)
 
     def guarded(step: Task, transient: list[str], interval: int = 10) -> Task:
         step.add_retry(_retry(transient, interval, 4, 120))
@@ -372,9 +406,10 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
     # Quality gate: a model below the bar is reported and never reaches the endpoint.
     notify_gate = notify("NotifyGateFailed", "rejected by the quality gate")
     gate_failed = Fail("QualityGateFailed", error="QualityGateFailed", cause="The model did not pass the gate.")
+    release_gate = release_then("ReleaseAfterGate", "rejected", gate_failed)
     notify_gate.add_retry(_retry(SNS_TRANSIENT, 2, 3, 20))
-    notify_gate.add_catch(Catch(error_equals=["States.ALL"], next_step=gate_failed, result_path="$.notify_error"))
-    notify_gate.next(gate_failed)
+    notify_gate.add_catch(Catch(error_equals=["States.ALL"], next_step=release_gate, result_path="$.notify_error"))
+    notify_gate.next(release_gate)
 
     # Deployment: plan the names once (a Retry of a later step reuses them, so a retried step never
     # creates a second endpoint config), create the config, create or update the endpoint, then poll.
@@ -470,10 +505,13 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
     endpoint_ready = Choice("EndpointReady")
     notify_deployed = notify("NotifyDeployed", "deployed")
     deployed = Succeed("Deployed")
+    release_deployed = release_then("ReleaseAfterDeploy", "deployed", deployed)
     notify_deployed.add_retry(_retry(SNS_TRANSIENT, 2, 3, 20))
     # The model is live: a lost notification must not turn a deployed run into a failed one.
-    notify_deployed.add_catch(Catch(error_equals=["States.ALL"], next_step=deployed, result_path="$.notify_error"))
-    notify_deployed.next(deployed)
+    notify_deployed.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=release_deployed, result_path="$.notify_error")
+    )
+    notify_deployed.next(release_deployed)
     not_ready = Pass(
         "EndpointNotReady",
         result_path="$.error",
@@ -510,7 +548,31 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
 
     Chain([wait, check, count, endpoint_ready])
     Chain([plan, endpoint_config, find_endpoint, exists, switch])
-    main = Chain([preprocess_step, train_step, model_step, validate_step, evaluate_step, gate])
+    Chain([preprocess_step, train_step, model_step, validate_step, evaluate_step, gate])
+
+    # Debounce: wait for a quiet window, then claim every pending trigger of the model (or wait again).
+    debounce = Wait("Debounce", seconds_path="$.config.quiet_window_seconds")
+    claim = guarded(
+        _select(
+            coordinate(
+                "ClaimTriggers",
+                {"action": "claim", "seen_seq.$": "$.claim.seen_seq", "round.$": "$.claim.round"},
+                "$.claim",
+            ),
+            {
+                "settled.$": "$.Payload.settled",
+                "seen_seq.$": "$.Payload.seen_seq",
+                "round.$": "$.Payload.round",
+                "triggers.$": "$.Payload.triggers",
+            },
+        ),
+        LAMBDA_TRANSIENT,
+        interval=2,
+    )
+    settled = Choice("Settled")
+    settled.add_choice(ChoiceRule.BooleanEquals(variable="$.claim.settled", value=True), next_step=preprocess_step)
+    settled.default_choice(debounce)
+    main = Chain([debounce, claim, settled])
     return Graph(
         main,
         comment=(

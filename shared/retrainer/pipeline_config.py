@@ -75,6 +75,9 @@ class PipelineConfig(_Strict):
     instances: InstanceSettings = Field(default_factory=InstanceSettings)
     data_capture_percentage: int = Field(default=100, ge=0, le=100)
     max_runtime_seconds: int = Field(default=3600, ge=60, le=86400)
+    quiet_window_seconds: int = Field(
+        default=60, ge=0, le=3600, description="Uploads within this quiet time coalesce into one run."
+    )
 
     @field_validator("hyperparameters")
     @classmethod
@@ -110,6 +113,7 @@ class ModelOverrides(_Strict):
     instances: InstanceOverrides | None = None
     data_capture_percentage: int | None = Field(default=None, ge=0, le=100)
     max_runtime_seconds: int | None = Field(default=None, ge=60, le=86400)
+    quiet_window_seconds: int | None = Field(default=None, ge=0, le=3600)
 
     def apply_to(self, base: PipelineConfig) -> PipelineConfig:
         """Return `base` with every field this document sets replaced (hyperparameters merged)."""
@@ -178,6 +182,15 @@ class RunPaths(_Strict):
         return f"{self.preprocessed}/test/"
 
 
+class ClaimState(_Strict):
+    """The debounce loop's state: the newest trigger sequence seen and how many quiet waits passed."""
+
+    seen_seq: int = 0
+    round: int = 0
+    settled: bool = False
+    triggers: tuple[str, ...] = ()
+
+
 class RetrainingRequest(_Strict):
     """The Step Functions execution input of one retraining run."""
 
@@ -189,6 +202,7 @@ class RetrainingRequest(_Strict):
     data: DataLocation
     config: PipelineConfig
     paths: RunPaths
+    claim: ClaimState = Field(default_factory=ClaimState)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

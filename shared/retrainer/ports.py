@@ -33,9 +33,40 @@ class DataCatalog(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RecordedTrigger:
+    trigger_id: str
+    seq: int
+    status: str  # "pending" until a run consumes it, then "consumed"
+    attributes: dict[str, str]
+    redelivered: bool = False  # the same trigger was recorded before
+
+
 class TriggerLedger(Protocol):
-    def record(self, run_id: str, model_name: str, item: dict[str, str]) -> bool:
-        """Record an accepted trigger; False when the same run was recorded before."""
+    """Trigger bookkeeping per model: accepted triggers, S3 key order, and the one-run-at-a-time lock."""
+
+    def is_newest(self, model_name: str, object_id: str, sequencer: str) -> bool:
+        """Record `sequencer` for the object; False when a newer one was already seen for it."""
+        ...
+
+    def record(self, model_name: str, trigger_id: str, item: dict[str, str]) -> RecordedTrigger:
+        """Record an accepted trigger once; a redelivery returns the trigger as first recorded."""
+        ...
+
+    def acquire(self, model_name: str, run_id: str, ttl_seconds: int) -> bool:
+        """Take the model's run lock for `run_id` (again, if it already holds it)."""
+        ...
+
+    def release(self, model_name: str, run_id: str) -> None:
+        """Give the lock back if `run_id` holds it."""
+        ...
+
+    def pending(self, model_name: str) -> list[RecordedTrigger]:
+        """Triggers not yet consumed by a run, oldest first."""
+        ...
+
+    def consume(self, model_name: str, trigger_ids: list[str], run_id: str) -> list[str]:
+        """Mark pending triggers as consumed by `run_id`; returns those this call consumed."""
         ...
 
 

@@ -39,6 +39,7 @@ class PipelineDefaults(_Settings):
     training_instance_type: str = Field(alias="TRAINING_INSTANCE_TYPE")
     transform_instance_type: str = Field(alias="TRANSFORM_INSTANCE_TYPE")
     endpoint_instance_type: str = Field(alias="ENDPOINT_INSTANCE_TYPE")
+    quiet_window_seconds: int = Field(default=60, alias="QUIET_WINDOW_SECONDS", ge=0, le=3600)
 
     @field_validator("data_prefix")
     @classmethod
@@ -54,6 +55,7 @@ class PipelineDefaults(_Settings):
             drop_columns=drop,
             metric=self.default_metric,
             threshold=self.default_threshold,
+            quiet_window_seconds=self.quiet_window_seconds,
             instances=InstanceSettings(
                 processing_instance_type=self.processing_instance_type,
                 training_instance_type=self.training_instance_type,
@@ -69,6 +71,10 @@ class StartRetrainingSettings(PipelineDefaults):
 
 class MonitorViolationSettings(PipelineDefaults):
     """monitor_violation: drift alarms and Model Monitor runs with violations."""
+
+
+class CoordinateRunsSettings(PipelineDefaults):
+    """coordinate_runs: the state machine's claim and release steps (it may start a follow-up run)."""
 
 
 class EvaluateModelSettings(_Settings):

@@ -19,6 +19,19 @@ def _run(runtime: OfflineRuntime, model: str, name: str, body: bytes) -> Any:
     return runtime.follow(runtime.next_execution())
 
 
+def _wait_for_state(runtime: OfflineRuntime, execution_arn: str, state: str, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    sfn = runtime.client("stepfunctions")
+    while time.monotonic() < deadline:
+        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        if any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in events):
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"{execution_arn} never entered {state}")
+
+
 def _states(report: Any) -> list[str]:
     return [state.name for state in report.states]
 
@@ -32,7 +45,19 @@ def test_upload_trains_evaluates_and_deploys_a_model_that_answers(
     report = _run(runtime, "cancer", "part-1.csv", dataset.parts[0])
     # Then the execution deploys a good model to the model's endpoint
     assert report.status == "SUCCEEDED", report
-    assert _states(report)[:6] == ["Preprocess", "Train", "CreateModel", "Validate", "Evaluate", "QualityGate"]
+    assert _states(report)[:9] == [
+        "Debounce",
+        "ClaimTriggers",
+        "Settled",
+        "Preprocess",
+        "Train",
+        "CreateModel",
+        "Validate",
+        "Evaluate",
+        "QualityGate",
+    ]
+    assert report.output["claim"]["settled"] is True and len(report.output["claim"]["triggers"]) == 1
+    assert _states(report)[-2:] == ["ReleaseAfterDeploy", "Deployed"]
     assert report.output["evaluation"]["metrics"]["auc"] >= 0.95
     assert report.output["training"]["FinalMetricDataList"][0]["MetricName"].startswith(("train:", "validation:"))
     endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
@@ -78,7 +103,7 @@ def test_gate_failure_ends_quality_gate_failed_notifies_and_creates_no_endpoint(
     report = _run(runtime, "strict", "part-1.csv", dataset.parts[0])
     # Then the run ends as the ASL says, with a notification, and no endpoint exists
     assert report.status == "FAILED" and report.error == "QualityGateFailed"
-    assert _states(report)[-2:] == ["NotifyGateFailed", "QualityGateFailed"]
+    assert _states(report)[-3:] == ["NotifyGateFailed", "ReleaseAfterGate", "QualityGateFailed"]
     outcomes = [m["MessageAttributes"]["outcome"]["Value"] for m in notifications.drain()]
     assert outcomes == ["rejected by the quality gate"]
     names = [e["EndpointName"] for e in runtime.client("sagemaker").list_endpoints()["Endpoints"]]
@@ -116,6 +141,27 @@ def test_evaluate_lambda_error_is_caught_by_its_error_name(
     assert [m["MessageAttributes"]["outcome"]["Value"] for m in notifications.drain()] == ["failed"]
     after = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
     assert after["EndpointConfigName"] == before["EndpointConfigName"]
+
+
+def test_uploads_during_a_run_start_exactly_one_follow_up_that_trains_on_them(
+    runtime: OfflineRuntime, dataset: Any, model_config: dict[str, Any]
+) -> None:
+    # Given a model whose run is in progress
+    runtime.put_model_config("busy", model_config)
+    runtime.upload("busy", "part-1.csv", dataset.parts[0])
+    first = runtime.next_execution()
+    _wait_for_state(runtime, first, "Preprocess")
+    # When three more files arrive while it runs (after it claimed its own trigger)
+    for n in range(3):
+        runtime.upload("busy", f"extra-{n}.csv", dataset.parts[1])
+    # Then the first run ends, and exactly one follow-up run consumes the three waiting uploads
+    assert runtime.follow(first).status == "SUCCEEDED"
+    follow_up = runtime.follow(runtime.next_execution())
+    assert follow_up.status == "SUCCEEDED"
+    assert len(follow_up.output["claim"]["triggers"]) == 3
+    runtime.drain(timeout=30)
+    names = [e["name"] for e in runtime.executions() if e["name"].startswith("busy-")]
+    assert len(names) == 2
 
 
 def test_csv_without_the_target_fails_before_training_naming_file_and_problem(runtime: OfflineRuntime) -> None:

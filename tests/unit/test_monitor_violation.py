@@ -120,6 +120,18 @@ class _Starter:
         return StartedExecution(execution_arn=f"arn:exec:{name}", already_existed=False)
 
 
+class _FreeLedger:
+    """A ledger with no run in progress: every trigger is new and the lock is free."""
+
+    def record(self, model_name: str, trigger_id: str, item: dict[str, str]) -> Any:
+        from retrainer.ports import RecordedTrigger
+
+        return RecordedTrigger(trigger_id=trigger_id, seq=1, status="pending", attributes=item)
+
+    def acquire(self, model_name: str, run_id: str, ttl_seconds: int) -> bool:
+        return True
+
+
 def test_event_without_exit_message_is_confirmed_with_describe() -> None:
     # Given a state-change event that does not carry ExitMessage (sagemaker-contracts.md §8: [U])
     detail = {k: v for k, v in MONITORING["detail"].items() if k != "ExitMessage"}
@@ -129,7 +141,7 @@ def test_event_without_exit_message_is_confirmed_with_describe() -> None:
     adapters = Adapters(
         config_store=type("C", (), {"model_overrides": lambda self, m: None})(),
         data_catalog=type("D", (), {"has_csv": lambda self, b, p: True})(),
-        ledger=type("L", (), {"record": lambda self, r, m, i: True})(),
+        ledger=_FreeLedger(),
         starter=starter,
     )
     settings = MonitorViolationSettings.model_validate({**ENVIRONMENT})

@@ -40,9 +40,11 @@ def test_sample_upload_starts_one_run_on_the_whole_model_folder(stack: Stack, co
     assert request["config"]["hyperparameters"]["num_round"] == "100"
     assert request["correlation_id"] == SAMPLE["id"]
     assert request["preprocess_arguments"][-2:] == ["--target-column", "label"]
-    # And the trigger is recorded in the table
-    [item] = stack.ledger()
-    assert item["pk"]["S"] == "model#churn" and item["sk"]["S"] == f"run#{result['run_id']}"
+    # And the trigger is recorded, pending until the run claims it, and the run holds the model's lock
+    items = {item["sk"]["S"]: item for item in stack.ledger()}
+    trigger = items[f"trigger#{result['run_id'].removeprefix('churn-')}"]
+    assert trigger["status"]["S"] == "pending" and trigger["trigger_source"]["S"].endswith(KEY)
+    assert items["lock"]["run_id"]["S"] == result["run_id"]
 
 
 def test_redelivered_event_starts_nothing_new(stack: Stack, context: FakeContext) -> None:
@@ -57,12 +59,28 @@ def test_redelivered_event_starts_nothing_new(stack: Stack, context: FakeContext
     assert len(stack.executions()) == 1
 
 
-def test_a_new_version_of_the_same_key_is_a_new_run(stack: Stack, context: FakeContext) -> None:
+def test_a_new_version_while_a_run_is_in_progress_waits_as_pending(stack: Stack, context: FakeContext) -> None:
+    # Given a run in progress for churn
     stack.upload(KEY)
     first = app.lambda_handler(SAMPLE, context)
+    # When a newer version of the same object arrives
     second = app.lambda_handler(event_with(**{"version-id": "newer", "sequencer": "00617F0829932AAAAA"}), context)
-    assert second["status"] == "started" and second["run_id"] != first["run_id"]
-    assert len(stack.executions()) == 2
+    # Then it is kept as a pending trigger for the same model, and no second execution starts
+    assert second["status"] == "pending" and second["run_id"] != first["run_id"]
+    assert len(stack.executions()) == 1
+    pending = [i for i in stack.ledger() if i["sk"]["S"].startswith("trigger#") and i["status"]["S"] == "pending"]
+    assert len(pending) == 2
+
+
+def test_an_older_sequencer_arriving_late_is_ignored(stack: Stack, context: FakeContext) -> None:
+    # Given the newer write of a key was seen first
+    stack.upload(KEY)
+    app.lambda_handler(event_with(**{"version-id": "v2", "sequencer": "00617F0829932AAAAA"}), context)
+    # When the older write's event arrives late (S3 does not order deliveries)
+    late = app.lambda_handler(event_with(**{"version-id": "v1", "sequencer": "00617F08299329D189"}), context)
+    # Then it is rejected as late and records nothing
+    assert late["status"] == "rejected" and "newer sequencer" in late["reason"]
+    assert len([i for i in stack.ledger() if i["sk"]["S"].startswith("trigger#")]) == 1
 
 
 def test_model_config_document_overrides_stack_defaults(stack: Stack, context: FakeContext) -> None:

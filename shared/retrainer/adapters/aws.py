@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from retrainer.errors import InvalidModelConfig, WorkflowStartFailed
-from retrainer.ports import ProcessingJobSummary, StartedExecution
+from retrainer.ports import ProcessingJobSummary, RecordedTrigger, StartedExecution
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,28 +77,162 @@ class S3DataCatalog:
         return False
 
 
-class DynamoDBTriggerLedger:
-    """Trigger bookkeeping: one item per accepted trigger, written once (conditional put)."""
+SEQUENCER_WIDTH = 40
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+
+def comparable_sequencer(sequencer: str) -> str:
+    """S3: compare sequencers of one key after right-padding the shorter with zeros."""
+    return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")
+
+
+class DynamoDBTriggerLedger:
+    """Trigger bookkeeping in one table (pk `model#<name>`), every write conditional.
+
+    - `trigger#<id>`: an accepted trigger, written once; `status` pending -> consumed by a run;
+    - `object#<digest>`: the newest S3 sequencer seen for an object key;
+    - `counter`: the model's trigger sequence (debounce compares it);
+    - `lock`: the run that owns the model now, with an expiry as a backstop.
+    """
+
+    def __init__(self, client: DynamoDBClient, table: str, clock: Callable[[], float] = time.time) -> None:
         self._client = client
         self._table = table
+        self._clock = clock
 
-    def record(self, run_id: str, model_name: str, item: dict[str, str]) -> bool:
-        attributes = {key: {"S": value} for key, value in item.items()}
-        attributes["pk"] = {"S": f"model#{model_name}"}
-        attributes["sk"] = {"S": f"run#{run_id}"}
+    def _key(self, model_name: str, sort_key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"model#{model_name}"}, "sk": {"S": sort_key}}
+
+    def is_newest(self, model_name: str, object_id: str, sequencer: str) -> bool:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=attributes,
-                ConditionExpression="attribute_not_exists(pk)",
+                Item={
+                    **self._key(model_name, f"object#{object_id}"),
+                    "sequencer": {"S": comparable_sequencer(sequencer)},
+                },
+                ConditionExpression="attribute_not_exists(sequencer) OR sequencer <= :new",
+                ExpressionAttributeValues={":new": {"S": comparable_sequencer(sequencer)}},
             )
         except ClientError as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+    def record(self, model_name: str, trigger_id: str, item: dict[str, str]) -> RecordedTrigger:
+        seq = int(
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(model_name, "counter"),
+                UpdateExpression="ADD seq :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )["Attributes"]["seq"]["N"]
+        )
+        attributes = {key: {"S": value} for key, value in item.items()}
+        record = {
+            **self._key(model_name, f"trigger#{trigger_id}"),
+            **attributes,
+            "seq": {"N": str(seq)},
+            "status": {"S": "pending"},
+            "received_at": {"N": str(self._clock())},
+        }
+        try:
+            self._client.put_item(TableName=self._table, Item=record, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            existing = self._client.get_item(
+                TableName=self._table, Key=self._key(model_name, f"trigger#{trigger_id}"), ConsistentRead=True
+            )["Item"]
+            return _recorded(existing, duplicate=True)
+        return _recorded(record, duplicate=False)
+
+    def acquire(self, model_name: str, run_id: str, ttl_seconds: int) -> bool:
+        now = self._clock()
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(model_name, "lock"),
+                    "run_id": {"S": run_id},
+                    "expires_at": {"N": str(int(now + ttl_seconds))},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR run_id = :run OR expires_at < :now",
+                ExpressionAttributeValues={":run": {"S": run_id}, ":now": {"N": str(int(now))}},
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self, model_name: str, run_id: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(model_name, "lock"),
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues={":run": {"S": run_id}},
+            )
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def pending(self, model_name: str) -> list[RecordedTrigger]:
+        found: list[RecordedTrigger] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "FilterExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"model#{model_name}"},
+                ":prefix": {"S": "trigger#"},
+                ":pending": {"S": "pending"},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            found += [_recorded(item, duplicate=False) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return sorted(found, key=lambda trigger: trigger.seq)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def consume(self, model_name: str, trigger_ids: list[str], run_id: str) -> list[str]:
+        consumed = []
+        for trigger_id in trigger_ids:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self._key(model_name, f"trigger#{trigger_id}"),
+                    UpdateExpression="SET #status = :consumed, consumed_by = :run",
+                    ConditionExpression="#status = :pending",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":consumed": {"S": "consumed"},
+                        ":pending": {"S": "pending"},
+                        ":run": {"S": run_id},
+                    },
+                )
+            except ClientError as exc:
+                if _error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                continue
+            consumed.append(trigger_id)
+        return consumed
+
+
+def _recorded(item: dict[str, Any], duplicate: bool) -> RecordedTrigger:
+    plain = {key: next(iter(value.values())) for key, value in item.items()}
+    return RecordedTrigger(
+        trigger_id=str(plain["sk"]).removeprefix("trigger#"),
+        seq=int(plain.get("seq", 0)),
+        status=str(plain.get("status", "pending")),
+        attributes={k: str(v) for k, v in plain.items() if k not in {"pk", "sk", "seq", "status"}},
+        redelivered=duplicate,
+    )
 
 
 class SageMakerProcessingJobs:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from retrainer import naming
 from retrainer.errors import EventRejected, InvalidModelConfig
 from retrainer.pipeline_config import (
+    ClaimState,
     DataLocation,
     ModelOverrides,
     PipelineConfig,
@@ -28,9 +29,15 @@ logger = Logger(child=True)
 MAX_EXECUTION_INPUT_BYTES = 256 * 1024
 
 
+# A lock outlives its run only if the run died without releasing it (the state machine's timeout).
+LOCK_TTL_SECONDS = 6 * 3600 + 600
+
+
 @dataclass(frozen=True)
 class RunOutcome:
-    status: Literal["started", "duplicate"]
+    """What happened to a trigger: a run started, it joined a pending set, or it was seen before."""
+
+    status: Literal["started", "pending", "duplicate"]
     run_id: str
     model_name: str
     execution_arn: str
@@ -68,8 +75,10 @@ def build_request(
     identity: tuple[str, ...],
     defaults: PipelineDefaults,
     config: PipelineConfig,
+    run_id: str | None = None,
+    seq: int = 0,
 ) -> RetrainingRequest:
-    run_id = naming.run_id(model_name, *identity)
+    run_id = run_id or naming.run_id(model_name, *identity)
     artifacts = f"s3://{defaults.artifacts_bucket}"
     return RetrainingRequest(
         run_id=run_id,
@@ -87,18 +96,11 @@ def build_request(
             transform_output=f"{artifacts}/runs/{model_name}/{run_id}/evaluation",
             data_capture=f"{artifacts}/data-capture",
         ),
+        claim=ClaimState(seen_seq=seq),
     )
 
 
-def prepare_and_start(
-    *,
-    model_name: str,
-    trigger: TriggerInfo,
-    identity: tuple[str, ...],
-    defaults: PipelineDefaults,
-    adapters: Adapters,
-) -> RunOutcome:
-    """Check the model can be trained, resolve its configuration, record the trigger, start the run."""
+def check_model(model_name: str, defaults: PipelineDefaults, adapters: Adapters) -> None:
     if not naming.is_valid_model_name(model_name):
         raise EventRejected(
             "model folder name is not a valid model name "
@@ -112,34 +114,103 @@ def prepare_and_start(
             model_name=model_name,
             data=f"s3://{defaults.data_bucket}/{prefix}",
         )
-    config = resolve_config(model_name, defaults, adapters.config_store)
-    request = build_request(model_name=model_name, trigger=trigger, identity=identity, defaults=defaults, config=config)
-    payload = request.model_dump_json()
-    if len(payload.encode("utf-8")) > MAX_EXECUTION_INPUT_BYTES:
-        raise EventRejected("execution input would exceed Step Functions' 256 KiB limit", model_name=model_name)
 
-    first_time = adapters.ledger.record(
-        request.run_id,
+
+def prepare_and_start(
+    *,
+    model_name: str,
+    trigger: TriggerInfo,
+    identity: tuple[str, ...],
+    defaults: PipelineDefaults,
+    adapters: Adapters,
+) -> RunOutcome:
+    """Record the trigger once; start a run unless one is running for the model (then it waits, pending).
+
+    A running model's pending triggers are consumed by its debounce (same run) or by the follow-up
+    run its end starts, so an accepted trigger is never dropped and never starts a second run.
+    """
+    check_model(model_name, defaults, adapters)
+    config = resolve_config(model_name, defaults, adapters.config_store)
+    trigger_id = naming.run_id(model_name, *identity).removeprefix(f"{model_name}-")
+    recorded = adapters.ledger.record(
         model_name,
+        trigger_id,
         {
             "trigger_kind": trigger.kind,
             "trigger_source": trigger.source,
-            "correlation_id": request.correlation_id,
+            "trigger_detail": trigger.detail,
+            "correlation_id": trigger.event_id,
             "event_id": trigger.event_id,
         },
     )
-    # Start even when the ledger already had the run: a previous attempt may have recorded it and
-    # died before StartExecution. The deterministic execution name keeps this from running twice.
-    started = adapters.starter.start(request.run_id, payload)
-    status: Literal["started", "duplicate"] = "duplicate" if started.already_existed or not first_time else "started"
+    run_id = f"{model_name}-{trigger_id}"
+    if recorded.redelivered and recorded.status != "pending":
+        return _outcome("duplicate", run_id, model_name, defaults, trigger)
+    return start_if_free(
+        model_name=model_name,
+        run_id=run_id,
+        trigger=trigger,
+        seq=recorded.seq,
+        defaults=defaults,
+        adapters=adapters,
+        config=config,
+        redelivered=recorded.redelivered,
+    )
+
+
+def start_if_free(
+    *,
+    model_name: str,
+    run_id: str,
+    trigger: TriggerInfo,
+    seq: int,
+    defaults: PipelineDefaults,
+    adapters: Adapters,
+    config: PipelineConfig,
+    redelivered: bool = False,
+) -> RunOutcome:
+    """Take the model's lock and start the run named `run_id`, or leave the trigger pending."""
+    if not adapters.ledger.acquire(model_name, run_id, LOCK_TTL_SECONDS):
+        return _outcome("duplicate" if redelivered else "pending", run_id, model_name, defaults, trigger)
+    request = build_request(
+        model_name=model_name, trigger=trigger, identity=(), defaults=defaults, config=config, run_id=run_id, seq=seq
+    )
+    payload = request.model_dump_json()
+    if len(payload.encode("utf-8")) > MAX_EXECUTION_INPUT_BYTES:
+        adapters.ledger.release(model_name, run_id)
+        raise EventRejected("execution input would exceed Step Functions' 256 KiB limit", model_name=model_name)
+    try:
+        started = adapters.starter.start(run_id, payload)
+    except Exception:
+        # The trigger stays pending and the lock goes back: a retry (or the next trigger) starts it.
+        adapters.ledger.release(model_name, run_id)
+        raise
+    # A redelivered trigger restarts the same execution name: Step Functions answers with the existing
+    # execution (same name and input) or ExecutionAlreadyExists; either way nothing new runs.
+    status: Literal["started", "duplicate"] = "duplicate" if started.already_existed or redelivered else "started"
     logger.info(
         "retraining run " + status,
         extra={
-            "run_id": request.run_id,
+            "run_id": run_id,
             "model_name": model_name,
             "execution_arn": started.execution_arn,
             "trigger_kind": trigger.kind,
             "trigger_source": trigger.source,
         },
     )
-    return RunOutcome(status=status, run_id=request.run_id, model_name=model_name, execution_arn=started.execution_arn)
+    return RunOutcome(status=status, run_id=run_id, model_name=model_name, execution_arn=started.execution_arn)
+
+
+def _outcome(
+    status: Literal["pending", "duplicate"],
+    run_id: str,
+    model_name: str,
+    defaults: PipelineDefaults,
+    trigger: TriggerInfo,
+) -> RunOutcome:
+    logger.info(
+        f"trigger {status}: a run of the model is in progress" if status == "pending" else "trigger seen before",
+        extra={"run_id": run_id, "model_name": model_name, "trigger_source": trigger.source},
+    )
+    execution = defaults.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}"
+    return RunOutcome(status=status, run_id=run_id, model_name=model_name, execution_arn=execution)

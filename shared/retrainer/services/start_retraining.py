@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from retrainer import naming
 from retrainer.errors import EventRejected
 from retrainer.events import S3ObjectCreatedEvent
@@ -26,6 +28,14 @@ def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, a
     if model_name is None:
         raise EventRejected("object is not inside a model folder: upload to <prefix><model-name>/<file>.csv", **context)
     version = detail.object.version_id or detail.object.sequencer or detail.object.etag
+    if detail.object.sequencer and naming.is_valid_model_name(model_name):
+        object_id = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:32]
+        if not adapters.ledger.is_newest(model_name, object_id, detail.object.sequencer):
+            raise EventRejected(
+                "an event with a newer sequencer was already seen for this object (late delivery)",
+                sequencer=detail.object.sequencer,
+                **context,
+            )
     trigger = TriggerInfo(kind="s3_upload", event_id=event.id, source=f"s3://{bucket}/{key}")
     return prepare_and_start(
         model_name=model_name,
