@@ -53,6 +53,7 @@ class DeployedFunction:
     handler: str
     layer_dirs: list[Path]
     environment: dict[str, str]
+    dead_letter_target: str | None = None
 
 
 @dataclass
@@ -492,7 +493,13 @@ class Deployer:
         if "DeadLetterConfig" in props:
             kwargs["DeadLetterConfig"] = props["DeadLetterConfig"]
         deployed = DeployedFunction(
-            logical_id, name, code_dir, props["Handler"], [self.layer_dirs[a] for a in layers], environment
+            logical_id,
+            name,
+            code_dir,
+            props["Handler"],
+            [self.layer_dirs[a] for a in layers],
+            environment,
+            props.get("DeadLetterConfig", {}).get("TargetArn"),
         )
         if self.on_function is not None:
             self.on_function(deployed)  # registered before anything can invoke it

@@ -86,20 +86,31 @@ class LambdaRegistry:
         self._functions: dict[str, FunctionCode] = {}
         self._background = BackgroundThreads()
         self.invocations: list[tuple[str, bool]] = []
-        self._injected: dict[str, tuple[str, str]] = {}
+        self._injected: dict[str, list[tuple[str, str]]] = {}
         self.logs: dict[str, list[str]] = {}
         self._fresh_layers: set[Path] = set()
+        self.dead_letter_targets: dict[str, str] = {}
 
-    def inject_error(self, function_name: str, error_type: str, message: str) -> None:
-        """Fault injection for tests: the next invocation of the function raises this error."""
-        self._injected[function_name] = (error_type, message)
+    def inject_error(self, function_name: str, error_type: str, message: str, times: int = 1) -> None:
+        """Fault injection for tests: the next `times` invocations of the function raise this error."""
+        self._injected.setdefault(function_name, []).extend([(error_type, message)] * times)
 
-    def register(self, function_name: str, code_dir: Path, handler: str, layer_dirs: list[Path]) -> None:
+    def register(
+        self,
+        function_name: str,
+        code_dir: Path,
+        handler: str,
+        layer_dirs: list[Path],
+        dead_letter_target: str | None = None,
+    ) -> None:
         for layer in layer_dirs:
             if layer not in self._fresh_layers:
                 _forget_modules_under(layer)
                 self._fresh_layers.add(layer)
         self._functions[function_name] = FunctionCode(function_name, Path(code_dir), handler, list(layer_dirs))
+        if dead_letter_target:
+            # moto does not keep a function's DeadLetterConfig; the registry does.
+            self.dead_letter_targets[function_name] = dead_letter_target
 
     def knows(self, function_name: str) -> bool:
         return function_name in self._functions
@@ -112,10 +123,10 @@ class LambdaRegistry:
             return _error_invocation(
                 "Runtime.ImportModuleError", f"no code registered for function {function.function_name}"
             )
-        injected = self._injected.pop(function.function_name, None)
-        if injected is not None:
+        queued = self._injected.get(function.function_name)
+        if queued:
             self.invocations.append((function.function_name, True))
-            return _error_invocation(*injected)
+            return _error_invocation(*queued.pop(0))
         request_id = str(uuid.uuid4())
         environment = _runtime_environment(function, request_id)
         context = LambdaContext(
@@ -164,8 +175,8 @@ class LambdaRegistry:
                 return
             clock.current().sleep(delay)
             invocation = self.run(function, event)
-        if invocation.errored:
-            _send_to_dead_letter_queue(function, event, invocation)
+        if invocation.errored and function_name in self.dead_letter_targets:
+            _send_to_dead_letter_queue(self.dead_letter_targets[function_name], function, event, invocation)
 
     def drain(self, timeout: float = 60) -> None:
         self._background.drain(timeout)
@@ -286,17 +297,16 @@ def _lambda_backends() -> Iterator[Any]:
 
 
 def _maximum_retry_attempts(function: lambda_models.LambdaFunction) -> int:
-    config = getattr(function, "event_invoke_config", None) or []
-    for item in config if isinstance(config, list) else [config]:
-        if isinstance(item, dict) and "MaximumRetryAttempts" in item:
-            return int(item["MaximumRetryAttempts"])
+    for item in getattr(function, "event_invoke_config", None) or []:
+        config = getattr(item, "config", item)
+        if isinstance(config, dict) and "MaximumRetryAttempts" in config:
+            return int(config["MaximumRetryAttempts"])
     return 2
 
 
-def _send_to_dead_letter_queue(function: lambda_models.LambdaFunction, event: Any, invocation: Invocation) -> None:
-    target = (getattr(function, "dead_letter_config", None) or {}).get("TargetArn")
-    if not target:
-        return
+def _send_to_dead_letter_queue(
+    target: str, function: lambda_models.LambdaFunction, event: Any, invocation: Invocation
+) -> None:
     import boto3
 
     error = json.loads(invocation.payload)

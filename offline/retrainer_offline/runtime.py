@@ -120,7 +120,9 @@ class OfflineRuntime:
             self.template,
             self.stack_name,
             self.parameters,
-            on_function=lambda f: self.lambda_registry.register(f.function_name, f.code_dir, f.handler, f.layer_dirs),
+            on_function=lambda f: self.lambda_registry.register(
+                f.function_name, f.code_dir, f.handler, f.layer_dirs, f.dead_letter_target
+            ),
         )
         self.deploy_seconds = time.perf_counter() - started
 

@@ -8,6 +8,7 @@ function's dead-letter queue.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,10 +24,17 @@ logger = Logger(child=True)
 _E = TypeVar("_E", bound=BaseModel)
 
 
+# EventBridge events are at most 256 KB; anything larger did not come from EventBridge.
+MAX_EVENT_BYTES = 256 * 1024
+
+
 def parse_event(event: Any, model: type[_E]) -> _E:
     """Validate an AWS event against its pydantic model; a mismatch is a rejection, not a crash."""
     if not isinstance(event, dict):
         raise EventRejected("event is not a JSON object", received_type=type(event).__name__)
+    size = len(json.dumps(event, default=str).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        raise EventRejected("event is larger than EventBridge's 256 KB limit", size_bytes=size)
     try:
         return model.model_validate(event)
     except ValidationError as exc:

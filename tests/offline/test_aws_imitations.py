@@ -414,8 +414,32 @@ def test_lambda_errors_come_back_in_the_runtime_error_shape(runtime: OfflineRunt
     assert isinstance(error["stackTrace"], list)
 
 
+def test_async_invocation_retries_twice_then_goes_to_the_dead_letter_queue(runtime: OfflineRuntime) -> None:
+    """Lambda async invocations: 2 retries by default (MaximumRetryAttempts), then the DLQ, with the
+    ErrorCode/ErrorMessage/RequestID message attributes; the event is kept as the message body."""
+    function = runtime.stack.functions["StartRetrainingFunction"].function_name
+    runtime.lambda_registry.inject_error(function, "WorkflowStartFailed", "StartExecution throttled", times=3)
+    runtime.client("s3").put_object(
+        Bucket=runtime.output("DataBucketName"), Key="incoming/dlq/a.csv", Body=b"a,label\n1,0\n"
+    )
+    runtime.lambda_registry.drain(timeout=30)
+    sqs = runtime.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=runtime.output("TriggerDeadLetterQueueUrl"), MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    [message] = messages
+    assert json.loads(message["Body"])["detail"]["object"]["key"] == "incoming/dlq/a.csv"
+    assert (
+        message["MessageAttributes"]["ErrorMessage"]["StringValue"] == "WorkflowStartFailed: StartExecution throttled"
+    )
+    assert runtime.lambda_registry.invocations[-3:] == [(function, True)] * 3
+
+
 def test_two_functions_with_app_py_do_not_collide(runtime: OfflineRuntime) -> None:
     """Issue 3 item 3: each function's app.py is its own module, as each Lambda function is its own container."""
+    client = runtime.client("lambda")
+    for logical_id in ("EvaluateModelFunction", "MonitorViolationFunction"):
+        client.invoke(FunctionName=runtime.stack.functions[logical_id].function_name, Payload=b"{}")
     loaded = {code.module.__name__ for code in runtime.lambda_registry._functions.values() if code.module is not None}
     assert len(loaded) >= 2 and all(name.endswith("_app") for name in loaded)
     assert len(loaded) == len({code.module for code in runtime.lambda_registry._functions.values() if code.module})
