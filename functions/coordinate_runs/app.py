@@ -1,4 +1,4 @@
-"""The state machine's run coordination: claim the model's pending triggers, release the model at the end."""
+"""Run coordination: claim pending triggers, release the model at a run's end, and the scheduled sweep."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from retrainer import composition, settings
-from retrainer.services.coordination import ClaimRequest, ReleaseRequest, claim, release
+from retrainer.services.coordination import ClaimRequest, ReleaseRequest, claim, release, sweep
 
 logger = Logger()
 tracer = Tracer()
@@ -19,6 +19,9 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = settings.load(settings.CoordinateRunsSettings)
     adapters = composition.trigger_adapters(config)
-    if event.get("action") == "claim":
+    action = event.get("action")
+    if action == "claim":
         return claim(ClaimRequest.model_validate(event), adapters)
+    if action == "sweep":
+        return sweep(config, adapters)
     return release(ReleaseRequest.model_validate(event), config, adapters)

@@ -16,6 +16,7 @@ from retrainer.adapters.aws import (
     S3DataCatalog,
     S3Objects,
     SageMakerProcessingJobs,
+    SnsNotifier,
     StepFunctionsStarter,
 )
 from retrainer.services.runs import Adapters
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
 
 
@@ -44,6 +46,11 @@ def dynamodb_client() -> DynamoDBClient:
 
 
 @cache
+def sns_client() -> SNSClient:
+    return boto3.client("sns")
+
+
+@cache
 def sagemaker_client() -> SageMakerClient:
     return boto3.client("sagemaker")
 
@@ -55,6 +62,7 @@ def trigger_adapters(settings: PipelineDefaults) -> Adapters:
         data_catalog=S3DataCatalog(s3_client()),
         ledger=DynamoDBTriggerLedger(dynamodb_client(), settings.trigger_table),
         starter=StepFunctionsStarter(sfn_client(), settings.state_machine_arn),
+        notifier=SnsNotifier(sns_client(), settings.notification_topic_arn),
     )
 
 

@@ -69,6 +69,28 @@ class TriggerLedger(Protocol):
         """Mark pending triggers as consumed by `run_id`; returns those this call consumed."""
         ...
 
+    def runs_started(self, model_name: str, day: str) -> int:
+        """How many runs of the model started on `day` (YYYY-MM-DD, UTC)."""
+        ...
+
+    def count_run(self, model_name: str, day: str) -> None: ...
+
+    def last_promotion(self, model_name: str) -> float | None:
+        """When a run of the model last deployed a model (epoch seconds), if ever."""
+        ...
+
+    def record_promotion(self, model_name: str, when: float) -> None: ...
+
+    def first_deferral(self, model_name: str, day: str, reason: str) -> bool:
+        """Record that the model's triggers are deferred today; True only the first time (one notice)."""
+        ...
+
+    def models_with_pending(self) -> list[str]: ...
+
+
+class Notifier(Protocol):
+    def publish(self, subject: str, message: dict[str, Any], outcome: str, model_name: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class ProcessingJobSummary:

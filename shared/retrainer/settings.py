@@ -40,6 +40,9 @@ class PipelineDefaults(_Settings):
     transform_instance_type: str = Field(alias="TRANSFORM_INSTANCE_TYPE")
     endpoint_instance_type: str = Field(alias="ENDPOINT_INSTANCE_TYPE")
     quiet_window_seconds: int = Field(default=60, alias="QUIET_WINDOW_SECONDS", ge=0, le=3600)
+    max_runs_per_day: int = Field(default=10, alias="MAX_RUNS_PER_DAY", ge=1)
+    promotion_cooldown_seconds: int = Field(default=0, alias="PROMOTION_COOLDOWN_SECONDS", ge=0)
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
 
     @field_validator("data_prefix")
     @classmethod

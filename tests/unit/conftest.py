@@ -90,6 +90,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
+        topic = ENVIRONMENT["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[1]
+        boto3.client("sns").create_topic(Name=topic)
         role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         arn = sfn.create_state_machine(
             name="RetrainingStateMachine",

@@ -131,6 +131,15 @@ class _FreeLedger:
     def acquire(self, model_name: str, run_id: str, ttl_seconds: int) -> bool:
         return True
 
+    def runs_started(self, model_name: str, day: str) -> int:
+        return 0
+
+    def count_run(self, model_name: str, day: str) -> None:
+        return None
+
+    def last_promotion(self, model_name: str) -> float | None:
+        return None
+
 
 def test_event_without_exit_message_is_confirmed_with_describe() -> None:
     # Given a state-change event that does not carry ExitMessage (sagemaker-contracts.md §8: [U])

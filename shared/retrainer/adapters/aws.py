@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
 
 MODEL_CONFIG_PREFIX = "config/"
@@ -222,6 +223,81 @@ class DynamoDBTriggerLedger:
                 continue
             consumed.append(trigger_id)
         return consumed
+
+    def runs_started(self, model_name: str, day: str) -> int:
+        item = self._client.get_item(
+            TableName=self._table, Key=self._key(model_name, f"day#{day}"), ConsistentRead=True
+        ).get("Item", {})
+        return int(item.get("runs", {}).get("N", "0"))
+
+    def count_run(self, model_name: str, day: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(model_name, f"day#{day}"),
+            UpdateExpression="ADD runs :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    def last_promotion(self, model_name: str) -> float | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=self._key(model_name, "promotion"), ConsistentRead=True
+        ).get("Item")
+        return float(item["promoted_at"]["N"]) if item else None
+
+    def record_promotion(self, model_name: str, when: float) -> None:
+        self._client.put_item(
+            TableName=self._table, Item={**self._key(model_name, "promotion"), "promoted_at": {"N": str(when)}}
+        )
+
+    def first_deferral(self, model_name: str, day: str, reason: str) -> bool:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={**self._key(model_name, f"deferred#{day}"), "reason": {"S": reason}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def models_with_pending(self) -> list[str]:
+        models: set[str] = set()
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(sk, :prefix) AND #status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":prefix": {"S": "trigger#"}, ":pending": {"S": "pending"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.scan(**kwargs)
+            models.update(item["pk"]["S"].removeprefix("model#") for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(models)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class SnsNotifier:
+    """Trigger-side notices (a deferred trigger) on the same topic the state machine notifies."""
+
+    def __init__(self, client: SNSClient, topic_arn: str) -> None:
+        self._client = client
+        self._topic = topic_arn
+
+    def publish(self, subject: str, message: dict[str, Any], outcome: str, model_name: str) -> None:
+        if not self._topic:
+            return
+        self._client.publish(
+            TopicArn=self._topic,
+            Subject=subject[:100],
+            Message=json.dumps(message, default=str),
+            MessageAttributes={
+                "outcome": {"DataType": "String", "StringValue": outcome},
+                "model_name": {"DataType": "String", "StringValue": model_name},
+            },
+        )
 
 
 def _recorded(item: dict[str, Any], duplicate: bool) -> RecordedTrigger:

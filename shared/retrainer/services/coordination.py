@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -56,25 +57,49 @@ def claim(request: ClaimRequest, adapters: Adapters) -> dict[str, Any]:
     return {"settled": True, "seen_seq": newest, "round": request.round, "triggers": consumed}
 
 
+class SweepRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["sweep"]
+
+
 def release(request: ReleaseRequest, defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
+    if request.outcome == "deployed":
+        adapters.ledger.record_promotion(request.model_name, time.time())
     adapters.ledger.release(request.model_name, request.run_id)
-    pending = adapters.ledger.pending(request.model_name)
+    follow_up = start_follow_up(
+        request.model_name, f"follow-up of {request.run_id} ({request.outcome})", defaults, adapters
+    )
+    return {"released": True, "follow_up": follow_up}
+
+
+def sweep(defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
+    """Scheduled: start runs for models whose triggers wait (deferred by the cost guard, or a dead run's lock
+    expired). A model with a run in progress keeps its triggers pending."""
+    started = {}
+    for model_name in adapters.ledger.models_with_pending():
+        started[model_name] = start_follow_up(model_name, "scheduled sweep", defaults, adapters)
+    return {"started": {model: arn for model, arn in started.items() if arn}}
+
+
+def start_follow_up(model_name: str, why: str, defaults: PipelineDefaults, adapters: Adapters) -> str | None:
+    pending = adapters.ledger.pending(model_name)
     if not pending:
-        return {"released": True, "follow_up": None}
+        return None
     first = pending[0]
     trigger = TriggerInfo(
         kind=first.attributes.get("trigger_kind", "s3_upload"),  # type: ignore[arg-type]
         event_id=first.attributes.get("event_id", first.trigger_id),
         source=first.attributes.get("trigger_source", ""),
-        detail=f"follow-up of {request.run_id} ({request.outcome}); {len(pending)} pending trigger(s)",
+        detail=f"{why}; {len(pending)} pending trigger(s)",
     )
     outcome = start_if_free(
-        model_name=request.model_name,
-        run_id=f"{request.model_name}-{first.trigger_id}",
+        model_name=model_name,
+        run_id=f"{model_name}-{first.trigger_id}",
         trigger=trigger,
         seq=max(trigger.seq for trigger in pending),
         defaults=defaults,
         adapters=adapters,
-        config=resolve_config(request.model_name, defaults, adapters.config_store),
+        config=resolve_config(model_name, defaults, adapters.config_store),
     )
-    return {"released": True, "follow_up": outcome.execution_arn if outcome.status != "pending" else None}
+    return outcome.execution_arn if outcome.status in {"started", "duplicate"} else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +20,7 @@ from retrainer.pipeline_config import (
     RunPaths,
     TriggerInfo,
 )
-from retrainer.ports import ConfigStore, DataCatalog, TriggerLedger, WorkflowStarter
+from retrainer.ports import ConfigStore, DataCatalog, Notifier, TriggerLedger, WorkflowStarter
 from retrainer.settings import PipelineDefaults
 
 logger = Logger(child=True)
@@ -37,7 +38,7 @@ LOCK_TTL_SECONDS = 6 * 3600 + 600
 class RunOutcome:
     """What happened to a trigger: a run started, it joined a pending set, or it was seen before."""
 
-    status: Literal["started", "pending", "duplicate"]
+    status: Literal["started", "pending", "duplicate", "deferred"]
     run_id: str
     model_name: str
     execution_arn: str
@@ -51,6 +52,7 @@ class Adapters:
     data_catalog: DataCatalog
     ledger: TriggerLedger
     starter: WorkflowStarter
+    notifier: Notifier | None = None
 
 
 def resolve_config(model_name: str, defaults: PipelineDefaults, store: ConfigStore) -> PipelineConfig:
@@ -170,8 +172,22 @@ def start_if_free(
     redelivered: bool = False,
 ) -> RunOutcome:
     """Take the model's lock and start the run named `run_id`, or leave the trigger pending."""
+    now = time.time()
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    deferral = cost_guard(model_name, defaults, adapters, now, day)
+    if deferral is not None:
+        if adapters.ledger.first_deferral(model_name, day, deferral) and adapters.notifier is not None:
+            adapters.notifier.publish(
+                f"retrainer: {model_name} retraining deferred",
+                {"model_name": model_name, "reason": deferral, "trigger": trigger.model_dump(), "run_id": run_id},
+                "deferred",
+                model_name,
+            )
+        logger.warning("trigger deferred: " + deferral, extra={"model_name": model_name, "run_id": run_id})
+        return RunOutcome(status="deferred", run_id=run_id, model_name=model_name, execution_arn="")
     if not adapters.ledger.acquire(model_name, run_id, LOCK_TTL_SECONDS):
         return _outcome("duplicate" if redelivered else "pending", run_id, model_name, defaults, trigger)
+    adapters.ledger.count_run(model_name, day)
     request = build_request(
         model_name=model_name, trigger=trigger, identity=(), defaults=defaults, config=config, run_id=run_id, seq=seq
     )
@@ -199,6 +215,17 @@ def start_if_free(
         },
     )
     return RunOutcome(status=status, run_id=run_id, model_name=model_name, execution_arn=started.execution_arn)
+
+
+def cost_guard(model_name: str, defaults: PipelineDefaults, adapters: Adapters, now: float, day: str) -> str | None:
+    """Why a new run may not start now (the trigger stays pending, deferred), or None."""
+    if adapters.ledger.runs_started(model_name, day) >= defaults.max_runs_per_day:
+        return f"the model already retrained {defaults.max_runs_per_day} times today (MaxRunsPerDay)"
+    promoted = adapters.ledger.last_promotion(model_name)
+    if promoted is not None and now - promoted < defaults.promotion_cooldown_seconds:
+        remaining = int(defaults.promotion_cooldown_seconds - (now - promoted))
+        return f"a model was promoted {int(now - promoted)} s ago; cooldown ends in {remaining} s"
+    return None
 
 
 def _outcome(

@@ -1,0 +1,102 @@
+"""Cost guard: a daily budget of runs per model and a cooldown after a promotion defer triggers, never lose them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.coordinate_runs import app as coordinate
+from functions.start_retraining import app as start
+from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
+
+UPLOAD = load_event("s3_object_created.json")
+CLAIM = load_event("coordinate_runs_claim.json")
+RELEASE = load_event("coordinate_runs_release.json")
+SWEEP = load_event("coordinate_runs_sweep.json")
+
+
+def upload_event(n: int) -> dict[str, Any]:
+    event = copy.deepcopy(UPLOAD)
+    event["id"] = f"event-{n}"
+    event["detail"]["object"].update(
+        {"key": f"incoming/churn/part-{n}.csv", "version-id": f"v{n}", "sequencer": f"{n:04X}"}
+    )
+    return event
+
+
+def notices() -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="notices")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+@pytest.fixture
+def subscribed(stack: Stack) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="notices")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(TopicArn=ENVIRONMENT["NOTIFICATION_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
+
+
+def finish_run(context: FakeContext, run_id: str, outcome: str = "deployed") -> dict[str, Any]:
+    coordinate.lambda_handler({**CLAIM, "run_id": run_id, "seen_seq": 10_000}, context)
+    return coordinate.lambda_handler({**RELEASE, "run_id": run_id, "outcome": outcome}, context)
+
+
+def test_over_the_daily_budget_a_trigger_is_deferred_notified_once_and_kept(
+    stack: Stack, context: FakeContext, subscribed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a budget of one run per day, already used by a finished run
+    monkeypatch.setenv("MAX_RUNS_PER_DAY", "1")
+    for n in range(3):
+        stack.upload(f"incoming/churn/part-{n}.csv")
+    first = start.lambda_handler(upload_event(0), context)
+    finish_run(context, first["run_id"], outcome="failed")
+    # When two more uploads arrive the same day
+    results = [start.lambda_handler(upload_event(n), context) for n in (1, 2)]
+    # Then both are deferred, one notice says why, no run starts, and both triggers are still pending
+    assert [r["status"] for r in results] == ["deferred", "deferred"]
+    [notice] = notices()
+    assert notice["MessageAttributes"]["outcome"]["Value"] == "deferred"
+    assert "1 times today" in json.loads(notice["Message"])["reason"]
+    assert len(stack.executions()) == 1
+    pending = [i for i in stack.ledger() if i["sk"]["S"].startswith("trigger#") and i["status"]["S"] == "pending"]
+    assert len(pending) == 2
+
+
+def test_the_scheduled_sweep_starts_deferred_triggers_once_the_budget_allows(
+    stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_RUNS_PER_DAY", "1")
+    for n in range(2):
+        stack.upload(f"incoming/churn/part-{n}.csv")
+    first = start.lambda_handler(upload_event(0), context)
+    finish_run(context, first["run_id"], outcome="failed")
+    assert start.lambda_handler(upload_event(1), context)["status"] == "deferred"
+    # When the budget is raised (or a new day begins) and the scheduled sweep runs
+    monkeypatch.setenv("MAX_RUNS_PER_DAY", "5")
+    coordinate.settings.load.cache_clear()  # a new container (the handler's own settings module)
+    swept = coordinate.lambda_handler(SWEEP, context)
+    # Then exactly one run starts for the waiting trigger
+    assert list(swept["started"]) == ["churn"]
+    assert len(stack.executions()) == 2
+    assert coordinate.lambda_handler(SWEEP, context)["started"] == {"churn": swept["started"]["churn"]}
+    assert len(stack.executions()) == 2
+
+
+def test_cooldown_after_a_promotion_defers_the_next_trigger(
+    stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTION_COOLDOWN_SECONDS", "3600")
+    for n in range(2):
+        stack.upload(f"incoming/churn/part-{n}.csv")
+    first = start.lambda_handler(upload_event(0), context)
+    finish_run(context, first["run_id"], outcome="deployed")
+    later = start.lambda_handler(upload_event(1), context)
+    assert later["status"] == "deferred"
+    assert len(stack.executions()) == 1
