@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import boto3
 from moto import mock_aws
 
-from retrainer_offline import clock, deploy, endpoints, eventbridge, jobs, lambdas, stepfunctions, transport
+from retrainer_offline import clock, deploy, endpoints, eventbridge, faults, jobs, lambdas, stepfunctions, transport
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -84,6 +84,7 @@ class OfflineRuntime:
         self.job_runner: Any = None
         self.lambda_registry: Any = None
         self.endpoints: Any = None
+        self.faults: Any = None
         self._seen_executions: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -108,6 +109,8 @@ class OfflineRuntime:
         self._exit.callback(clock.use, previous)
         self.lambda_registry = lambdas.LambdaRegistry()
         self._install(transport.install())
+        self.faults = faults.install()
+        self._install(self.faults)
         self._install(lambdas.install(self.lambda_registry))
         self._install(stepfunctions.install())
         self.job_runner = jobs.install()
