@@ -9,12 +9,15 @@ moto's divergences fixed here:
   and dead-letter behaviour), Step Functions targets start an execution with the event as input;
   other targets go to moto as before.
 - A DISABLED rule delivers nothing.
+- Scheduled rules (`rate(N minutes|hours|days)`) fire on the scaled clock with a "Scheduled Event"
+  (or the target's constant Input), which moto never does.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -25,6 +28,7 @@ import boto3
 from moto.events import models as events_models
 from moto.s3 import notifications as s3_notifications
 
+from retrainer_offline import clock
 from retrainer_offline.lambdas import LambdaRegistry
 
 S3_REASONS = {
@@ -97,6 +101,9 @@ class EventBridgePatch:
             patch.deliver(rule, event, transform_input)
 
         s3_notifications._send_event_bridge_message = send_s3
+        self._stop = threading.Event()
+        self._scheduler = threading.Thread(target=self._schedule_loop, daemon=True, name="eventbridge-scheduler")
+        self._scheduler.start()
         events_models.Rule.send_to_targets = send_to_targets
 
     def deliver(self, rule: Any, event: dict[str, Any], transform_input: bool) -> None:
@@ -124,9 +131,66 @@ class EventBridgePatch:
             finally:
                 rule.targets = saved
 
+    def _schedule_loop(self) -> None:
+        """Every emulated minute, fire the enabled scheduled rules that are due."""
+        elapsed = 0.0
+        next_fire: dict[str, float] = {}
+        while not self._stop.is_set():
+            clock.current().wait_event(self._stop, SCHEDULER_TICK_SECONDS)
+            elapsed += SCHEDULER_TICK_SECONDS
+            for rule in _scheduled_rules():
+                period = rate_seconds(rule.scheduled_expression)
+                if period is None or rule.state == "DISABLED":
+                    continue
+                due = next_fire.setdefault(rule.arn, period)
+                if elapsed >= due and not self._stop.is_set():
+                    next_fire[rule.arn] = due + period
+                    self._fire(rule)
+
+    def _fire(self, rule: Any) -> None:
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": rule.account_id,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": rule.region_name,
+            "resources": [rule.arn],
+            "detail": {},
+        }
+        for target in rule.targets:
+            if ":lambda:" in target["Arn"]:
+                name = target["Arn"].split(":function:")[1].split(":")[0]
+                self.registry.invoke_async(name, _target_input(target, event))
+
     def uninstall(self) -> None:
+        self._stop.set()
+        self._scheduler.join(timeout=5)
         s3_notifications._send_event_bridge_message = self._send_s3
         events_models.Rule.send_to_targets = self._send_to_targets
+
+
+SCHEDULER_TICK_SECONDS = 60.0
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str | None) -> float | None:
+    """`rate(15 minutes)` -> 900; cron expressions are not emulated (None)."""
+    match = _RATE.match(expression or "")
+    if match is None:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def _scheduled_rules(region: str = "us-east-1") -> list[Any]:
+    rules = []
+    for account_id in list(events_models.events_backends.keys()):
+        backend = events_models.events_backends[account_id][region]
+        for bus in list(backend.event_buses.values()):
+            rules += [rule for rule in list(bus.rules.values()) if rule.scheduled_expression]
+    return rules
 
 
 def _with_iso_time(event: dict[str, Any]) -> dict[str, Any]:
