@@ -91,6 +91,7 @@ def trigger_burst(runtime: OfflineRuntime, events: int = 2_000, distinct: int = 
     executions = [e for e in runtime.executions() if e["name"].startswith("burst-")]
     return {
         "events": events,
+        "objects": distinct,
         "seconds": seconds,
         "per_second": events / seconds,
         "p50_ms": warm[len(warm) // 2] * 1000,
@@ -158,8 +159,9 @@ def main() -> int:
     print(f"  job compute: {jobs}")
     print(f"  in-process Lambda invoke through the Lambda API (handler rejects at once): {_ms(invoke_seconds)}")
     print(
-        f"  trigger burst: {burst['events']} S3 events for one model ({burst['events'] // 2000} deliveries of each of"
-        f" 2000 objects) in {burst['seconds']:.1f} s = {burst['per_second']:.0f} events/s; warm latency p50"
+        f"  trigger burst: {burst['events']} S3 events for one model"
+        f" ({burst['events'] // burst['objects']:.0f} deliveries of each of {burst['objects']:.0f} objects)"
+        f" in {burst['seconds']:.1f} s = {burst['per_second']:.0f} events/s; warm latency p50"
         f" {burst['p50_ms']:.1f} ms, p99 {burst['p99_ms']:.1f} ms; executions started: {burst['executions']};"
         f" {', '.join(f'{k} {v}' for k, v in burst.items() if k.startswith('status_'))}"
     )

@@ -264,16 +264,19 @@ def _runtime_environment(function: lambda_models.LambdaFunction, request_id: str
 
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The function's variables in os.environ while its handler runs.
+
+    Keys are never removed afterwards (a key the process did not have is left empty): other threads
+    (Step Functions, jobs, boto3 building clients) iterate os.environ, and a key deleted mid-iteration
+    raises KeyError there.
+    """
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
         yield
     finally:
         for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+            os.environ[key] = "" if old is None else old
 
 
 def _load_module(code: FunctionCode) -> ModuleType:
