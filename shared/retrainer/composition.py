@@ -1,14 +1,13 @@
 """The composition root: the only place that builds boto3 clients and wires adapters into services.
 
-Clients are built once per container (at the first call) and reused across invocations.
+Clients are built once per container (at the first call) and reused across invocations. boto3 is
+imported on first use, not at import time, to keep the handlers' cold import small.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING
-
-import boto3
 
 from retrainer.adapters.aws import (
     DynamoDBTriggerLedger,
@@ -32,26 +31,36 @@ if TYPE_CHECKING:
 
 @cache
 def s3_client() -> S3Client:
+    import boto3
+
     return boto3.client("s3")
 
 
 @cache
 def sfn_client() -> SFNClient:
+    import boto3
+
     return boto3.client("stepfunctions")
 
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
+    import boto3
+
     return boto3.client("dynamodb")
 
 
 @cache
 def sns_client() -> SNSClient:
+    import boto3
+
     return boto3.client("sns")
 
 
 @cache
 def sagemaker_client() -> SageMakerClient:
+    import boto3
+
     return boto3.client("sagemaker")
 
 
