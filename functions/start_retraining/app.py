@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +12,10 @@ from retrainer import composition, settings
 from retrainer.boundary import parse_event, run_trigger
 from retrainer.events import S3ObjectCreatedEvent
 from retrainer.services.start_retraining import start_from_upload
+from retrainer.tracing import LazyTracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()  # the X-Ray SDK loads at the first call, not at import
 metrics = Metrics()
 
 

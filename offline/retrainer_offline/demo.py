@@ -1,10 +1,15 @@
-"""`make demo`: three retraining runs of a real model, offline, with predictions from the endpoint.
+"""`make demo`: four retraining runs of a real model, offline, with live traffic on its endpoint.
 
-1. upload the first part of the Breast Cancer Wisconsin (Diagnostic) data set -> run 1 deploys;
-2. invoke the endpoint on held-out rows and print predictions with the variant that served them;
-3. upload the second part -> run 2 retrains on the whole folder and updates the endpoint;
-4. put a drift alarm's "CloudWatch Alarm State Change" on the bus -> run 3;
-5. print a summary; exit non-zero if a run failed or the endpoint does not answer.
+1. upload the first part of the Breast Cancer Wisconsin (Diagnostic) data set -> run 1 deploys the
+   first model (the champion); predictions on held-out rows, with the variant that served them;
+2. upload the second part -> run 2 trains a challenger on the whole folder, scores it against the
+   champion on the same test split, and rolls it out by production-variant weights 10% -> 50% -> 100%
+   while a client keeps invoking the endpoint: each step prints which variant answered its requests;
+3. a drift alarm goes to ALARM with the model's hyperparameters made worse -> run 3's challenger loses
+   to the champion and is rejected by the gate; production is untouched;
+4. a drift alarm again, and the challenger's container answers 500 (injected) -> its 5XX alarm fires
+   during the first bake and run 4 rolls back; the champion serves alone again;
+5. print a summary; exit non-zero if any run did not end as described or the endpoint does not answer.
 """
 
 from __future__ import annotations
@@ -19,11 +24,16 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from retrainer_offline.runtime import ExecutionReport, OfflineRuntime, StateRun
+from retrainer_offline.traffic import Traffic
 
 MODEL = "breast-cancer"
 HOLDOUT_ROWS = 12
 MIN_FIRST_AUC = 0.95
-MODEL_CONFIG = {"target_column": "diagnosis", "positive_label": "M", "drop_columns": ["id"]}
+MODEL_CONFIG: dict[str, Any] = {"target_column": "diagnosis", "positive_label": "M", "drop_columns": ["id"]}
+# Run 3's "worse" model: one shallow tree for two rounds. It clears a 0.5 bar, not the champion.
+WORSE = {"hyperparameters": {"num_round": 2, "max_depth": 1, "eta": 0.1}, "threshold": 0.5}
+# Each canary step bakes 20 emulated minutes (1.2 s here), its alarms checked every minute.
+ROLLOUT = {"canary_steps": [10, 50, 100], "bake_seconds": 1200, "alarm_check_seconds": 60}
 
 
 @dataclass
@@ -96,19 +106,91 @@ class Demo:
     def run(self, runtime: OfflineRuntime) -> int:
         started = time.perf_counter()
         self.say(f"deployed template.yaml as stack '{runtime.stack_name}' in {runtime.deploy_seconds:.1f} s")
-        runtime.put_model_config(MODEL, MODEL_CONFIG)
-        self.say(f"model config: s3://{runtime.output('ArtifactsBucketName')}/config/{MODEL}.json {MODEL_CONFIG}")
+        config = {**MODEL_CONFIG, "rollout": ROLLOUT}
+        runtime.put_model_config(MODEL, config)
+        self.say(f"model config: s3://{runtime.output('ArtifactsBucketName')}/config/{MODEL}.json {config}")
 
         first = self.upload_and_follow(runtime, "part-1.csv", self.data.parts[0], "1: first upload")
+        self.expect(first, "SUCCEEDED", None)
         self.predict(runtime)
         if len(self.data.parts) > 1:
-            self.upload_and_follow(runtime, "part-2.csv", self.data.parts[1], "2: second upload")
-        self.say("\n== run 3: drift alarm goes to ALARM")
-        runtime.put_event(drift_alarm_event(runtime.stack_name, MODEL))
-        self.follow(runtime, runtime.next_execution())
+            with self.traffic(runtime) as traffic:
+                second = self.upload_and_follow(runtime, "part-2.csv", self.data.parts[1], "2: second upload")
+            self.show_canary(second, traffic)
+            self.expect(second, "SUCCEEDED", None)
+
+        self.say("\n== run 3: drift alarm goes to ALARM; the model's hyperparameters were made worse")
+        runtime.put_model_config(MODEL, {**config, **WORSE})
+        self.say(f"   config/{MODEL}.json now sets {WORSE}")
+        with self.traffic(runtime) as traffic:
+            runtime.put_event(drift_alarm_event(runtime.stack_name, MODEL))
+            third = self.follow(runtime, runtime.next_execution())
+        self.expect(third, "FAILED", "QualityGateFailed")
+        self.show_untouched(traffic)
+
+        self.say("\n== run 4: drift alarm again; the challenger's container answers 500 (injected)")
+        runtime.put_model_config(MODEL, config)
+        endpoint = f"{runtime.stack_name}-{MODEL}"
+        with self.traffic(runtime) as traffic:
+            runtime.put_event(drift_alarm_event(runtime.stack_name, MODEL))
+            arn = runtime.next_execution()
+            runtime.endpoints.fail_variant(endpoint, arn.rsplit(":", 1)[1])
+            fourth = self.follow(runtime, arn)
+        self.expect(fourth, "FAILED", "RolledBack")
+        self.show_rollback(fourth, traffic)
         self.check_first_auc(first)
         self.print_summary(runtime, time.perf_counter() - started)
         return 1 if self.summary.problems else 0
+
+    def traffic(self, runtime: OfflineRuntime) -> Traffic:
+        """A client invoking the model's endpoint all through the run, as production traffic would."""
+        return Traffic(f"{runtime.stack_name}-{MODEL}", self.data.holdout_features)
+
+    def expect(self, report: ExecutionReport, status: str, error: str | None) -> None:
+        if report.status != status or report.error != error:
+            self.summary.problems.append(
+                f"{report.name} ended {report.status} {report.error or ''}; the demo expects {status} {error or ''}"
+            )
+
+    def show_canary(self, report: ExecutionReport, traffic: Traffic) -> None:
+        """Which variant answered the client's requests during each canary step's bake."""
+        evaluation = report.final_state.get("evaluation", {})
+        self.say(f"   gate: {evaluation.get('verdict', '?')}")
+        starts = [s.entered for s in report.states if s.name == "StartBake"]
+        ends = [s.entered for s in report.states if s.name == "NextStep"]
+        steps = report.final_state.get("rollout_plan", {}).get("steps", [])
+        challenger = report.name
+        for step, start, end in zip(steps, starts, ends, strict=False):
+            served = traffic.served_during(start, end)
+            total = sum(served.values()) or 1
+            counts = ", ".join(
+                f"{'challenger' if variant == challenger else 'champion' if variant != 'error' else 'failed'} "
+                f"{count} ({count / total:.0%})"
+                for variant, count in sorted(served.items(), key=lambda item: item[0] != challenger)
+            )
+            self.say(f"   canary step {step['challenger']:>3}%: {sum(served.values())} requests served by {counts}")
+        self.say(f"   requests during the run: {len(traffic.requests)}, failed: {len(traffic.failures)}")
+        if traffic.failures:
+            self.summary.problems.append(f"{len(traffic.failures)} requests failed during the canary")
+
+    def show_untouched(self, traffic: Traffic) -> None:
+        served = traffic.served_during(traffic.requests[0].at) if traffic.requests else {}
+        self.say(f"   production meanwhile: {len(traffic.requests)} requests, served by {dict(served)}")
+        if traffic.failures:
+            self.summary.problems.append(f"{len(traffic.failures)} requests failed while the gate rejected")
+
+    def show_rollback(self, report: ExecutionReport, traffic: Traffic) -> None:
+        rollback = report.final_state.get("rollback", {})
+        self.say(f"   rolled back ({rollback.get('kind')}): {str(rollback.get('reason'))[:300]}")
+        restored = next((s.entered for s in report.states if s.name == "RejectChallenger"), None)
+        failed_after = [r for r in traffic.failures if restored is None or r.at >= restored]
+        self.say(
+            f"   clients: {len(traffic.requests)} requests, {len(traffic.failures)} failed (the injected 500s, "
+            f"while the challenger had its {rollback_share(report)}%), {len(failed_after)} after the rollback; "
+            f"served after it: {dict(traffic.served_during(restored)) if restored else '?'}"
+        )
+        if failed_after:
+            self.summary.problems.append(f"{len(failed_after)} requests failed after the rollback")
 
     def upload_and_follow(self, runtime: OfflineRuntime, name: str, body: bytes, title: str) -> ExecutionReport:
         rows = body.count(b"\n") - 1
@@ -121,22 +203,24 @@ class Demo:
 
     def follow(self, runtime: OfflineRuntime, arn: str) -> ExecutionReport:
         self.say(f"   execution {arn.rsplit(':', 1)[-1]}")
+        shown: set[str] = set()
 
         def on_state(state: StateRun) -> None:
-            mark = f"  !! {state.failed}" if state.failed else ""
-            self.say(f"   {state.name:<22} {state.state_type:<8} {state.seconds:7.2f} s{mark}")
             self.summary.stage_seconds[state.name] += state.seconds
+            if state.name in shown and not state.failed:
+                return  # loops (polls, bakes) print their first pass only
+            shown.add(state.name)
+            mark = f"  !! {state.failed}" if state.failed else ""
+            self.say(f"   {state.name:<26} {state.state_type:<8} {state.seconds:7.2f} s{mark}")
 
         report = runtime.follow(arn, on_state=on_state)
         self.summary.reports.append(report)
-        evaluation = (report.output or {}).get("evaluation", {})
-        metrics = evaluation.get("metrics", {})
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-        self.say(f"   => {report.status} in {report.seconds:.1f} s" + (f"; test metrics: {shown}" if shown else ""))
-        if report.status != "SUCCEEDED":
-            error = (report.output or {}).get("error") or {"Error": report.error, "Cause": report.cause}
-            self.say(f"   !! {error.get('Error')}: {str(error.get('Cause'))[:600]}")
-            self.summary.problems.append(f"{report.name} {report.status}: {report.error} {report.cause}")
+        metrics = report.final_state.get("evaluation", {}).get("metrics", {})
+        shown_metrics = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        self.say(
+            f"   => {report.status}{' ' + report.error if report.error else ''} in {report.seconds:.1f} s"
+            + (f"; test metrics: {shown_metrics}" if shown_metrics else "")
+        )
         return report
 
     def predict(self, runtime: OfflineRuntime) -> None:
@@ -161,16 +245,19 @@ class Demo:
         self.say(f"   {correct}/{HOLDOUT_ROWS} correct; served by {dict(served)}")
 
     def check_first_auc(self, first: ExecutionReport) -> None:
-        auc = (first.output or {}).get("evaluation", {}).get("metrics", {}).get("auc")
+        auc = first.final_state.get("evaluation", {}).get("metrics", {}).get("auc")
         if auc is None or auc < MIN_FIRST_AUC:
             self.summary.problems.append(f"first model's test AUC {auc} is below {MIN_FIRST_AUC}")
 
     def print_summary(self, runtime: OfflineRuntime, seconds: float) -> None:
         self.say("\n== summary")
         for report in self.summary.reports:
-            metrics = (report.output or {}).get("evaluation", {}).get("metrics", {})
-            auc = f"auc {metrics['auc']:.4f}" if "auc" in metrics else ""
-            self.say(f"   {report.name:<28} {report.status:<10} {report.seconds:6.1f} s  {auc}")
+            evaluation = report.final_state.get("evaluation", {})
+            auc = f"auc {evaluation['metrics']['auc']:.4f}" if "auc" in evaluation.get("metrics", {}) else ""
+            versus = evaluation.get("champion_value")
+            against = f" vs champion {versus:.4f}" if versus is not None else ""
+            ended = f"{report.status} {report.error or ''}".strip()
+            self.say(f"   {report.name:<28} {ended:<28} {report.seconds:6.1f} s  {auc}{against}")
         endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=f"{runtime.stack_name}-{MODEL}")
         self.say(
             f"   endpoint {endpoint['EndpointName']} {endpoint['EndpointStatus']} "
@@ -192,7 +279,19 @@ class Demo:
         )
         for problem in self.summary.problems:
             self.say(f"   PROBLEM: {problem}")
-        self.say("   result: " + ("FAILED" if self.summary.problems else "all runs SUCCEEDED, endpoint answered"))
+        self.say(
+            "   result: "
+            + (
+                "FAILED"
+                if self.summary.problems
+                else "deployed, promoted through the canary, rejected at the gate, rolled back on an alarm; "
+                "no client request failed outside the injected errors"
+            )
+        )
+
+
+def rollback_share(report: ExecutionReport) -> int:
+    return int(report.final_state.get("rollout", {}).get("current", {}).get("challenger", 0))
 
 
 def main(out: TextIO = sys.stdout) -> int:

@@ -2,10 +2,30 @@
 
 moto's endpoints are `InService` at once and `InvokeEndpoint` returns a static body. Here:
 
+- CreateModel, CreateEndpointConfig and CreateEndpoint refuse a name that exists (ValidationException
+  "Cannot create already existing ..."; moto overwrites).
 - `CreateEndpoint` goes `Creating` -> `InService`; `UpdateEndpoint` (absent from moto) goes
   `Updating` -> `InService` on the new config; `UpdateEndpointWeightsAndCapacities` goes `Updating`
   with `DesiredWeight` != `CurrentWeight` until the change is applied. Each transition takes
-  emulated time on the scaled clock.
+  emulated time on the scaled clock. Both updates need an `InService` endpoint and name only
+  variants it has (ValidationException otherwise).
+- What an endpoint serves is a *fleet*: the variants of the config it was deployed with, with their
+  models' containers and current weights, captured when the config is applied. Like the instances
+  AWS runs, a fleet does not read the config or the models again: DeleteEndpointConfig or
+  DeleteModel of what it runs changes nothing, and the old fleet serves until the new one takes
+  the traffic. Each request reads the endpoint's fleets once (one immutable snapshot).
+- `UpdateEndpoint` with a `DeploymentConfig` (§5) is validated (ranges) and run as SageMaker's
+  blue/green deployment: the green fleet (new config) takes the share of the traffic the
+  TrafficRoutingConfiguration says (ALL_AT_ONCE, CANARY, LINEAR), with a bake of
+  WaitIntervalInSeconds after each shift; any AutoRollbackConfiguration alarm in ALARM during a
+  bake, or MaximumExecutionTimeoutInSeconds passing, sends all traffic back to blue and leaves the
+  endpoint InService on its old config with a FailureReason. Which FailureReason and status AWS
+  shows after such a rollback is [U] in §5: the text here is this runtime's choice
+  (`ROLLBACK_REASON`).
+- Application Auto Scaling (AWS docs "Update endpoints that use auto scaling",
+  endpoint-scaling-update.html, and "Delete endpoints configured for auto scaling"): UpdateEndpoint
+  fails if it would remove, or change the instance type of, a variant registered as a scalable
+  target; DeleteEndpoint deregisters the endpoint's scalable targets.
 - `InvokeEndpoint` loads each variant's model artifact and answers with the XGBoost container's
   contract, routing by variant weight (random per request, share = weight / sum of weights) unless
   `TargetVariant` names a variant; the response names the variant in
@@ -13,7 +33,10 @@ moto's endpoints are `InService` at once and `InvokeEndpoint` returns a static b
 - With data capture on, each sampled request is written as one JSON line in SageMaker's capture
   format under `{DestinationS3Uri}/{EndpointName}/{VariantName}/yyyy/mm/dd/hh/`.
 - Each invocation records `Invocations`, `Invocation5XXErrors`, `Invocation4XXErrors` and
-  `ModelLatency` (microseconds) in CloudWatch (`AWS/SageMaker`, EndpointName + VariantName).
+  `ModelLatency` (microseconds) in CloudWatch (`AWS/SageMaker`, EndpointName + VariantName): the
+  metrics the alarm evaluator (alarms.py) judges.
+
+Fault injection for tests: `fail_variant`, `slow_variant`, `delay_next_update`, `fail_next_update`.
 """
 
 from __future__ import annotations
@@ -21,12 +44,17 @@ from __future__ import annotations
 import base64
 import json
 import random
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import EmptyResult
 from moto.sagemaker import responses as sm_responses
@@ -39,16 +67,64 @@ from retrainer_offline.background import BackgroundThreads
 from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_model_server, s3_reader
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up
-UPDATE_SECONDS = 120.0
+UPDATE_SECONDS = 120.0  # emulated time to provision a new fleet
 WEIGHTS_SECONDS = 60.0
+ALARM_POLL_SECONDS = 10.0  # how often a blue/green bake looks at its rollback alarms (emulated)
+ROLLBACK_REASON = "Blue/green deployment of {config} rolled back: {cause}. Traffic is back on {blue}."
+SCALING_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One production variant as a fleet runs it."""
+
+    name: str
+    weight: float
+    model_name: str
+    instance_type: str
+    instance_count: int
+    container: dict[str, Any] | None  # None: the model did not exist when the fleet was deployed
+
+
+@dataclass(frozen=True)
+class Fleet:
+    config_name: str
+    variants: tuple[Variant, ...]
+    data_capture: dict[str, Any] = field(default_factory=dict)
+
+    def variant(self, name: str) -> Variant | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+    @property
+    def instances(self) -> int:
+        return sum(v.instance_count for v in self.variants)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What an endpoint serves: blue, and during a blue/green deployment green with its traffic share."""
+
+    blue: Fleet
+    green: Fleet | None = None
+    green_share: float = 0.0
+
+
+class _Rollback(Exception):
+    """A blue/green deployment that must go back to blue (the message is the cause)."""
 
 
 class EndpointsPatch:
     def __init__(self, seed: int | None = None) -> None:
         self.random = random.Random(seed)
         self._background = BackgroundThreads()
+        self._lock = threading.RLock()
+        self._serving: dict[tuple[str, str, str], Serving] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._originals = {
+            "create_model": sm_responses.SageMakerResponse.create_model,
+            "create_endpoint_config": sm_responses.SageMakerResponse.create_endpoint_config,
             "create_endpoint": sm_responses.SageMakerResponse.create_endpoint,
+            "delete_endpoint": sm_responses.SageMakerResponse.delete_endpoint,
             "update_endpoint_weights_and_capacities": (
                 sm_responses.SageMakerResponse.update_endpoint_weights_and_capacities
             ),
@@ -56,10 +132,24 @@ class EndpointsPatch:
             "invoke_endpoint": runtime_responses.SageMakerRuntimeResponse.invoke_endpoint,
         }
         self.failing_variants: set[tuple[str, str]] = set()
+        self.slow_variants: dict[tuple[str, str], float] = {}
+        self._update_delays: dict[str, float] = {}
+        self._update_failures: dict[str, str] = {}
         patch = self
+
+        def create_model(response: Any) -> Any:
+            return patch._create_once(response, "create_model", "ModelName", "model", "model")
+
+        def create_endpoint_config(response: Any) -> Any:
+            return patch._create_once(
+                response, "create_endpoint_config", "EndpointConfigName", "endpoint configuration", "endpoint-config"
+            )
 
         def create_endpoint(response: Any) -> Any:
             return patch._create_endpoint(response)
+
+        def delete_endpoint(response: Any) -> Any:
+            return patch._delete_endpoint(response)
 
         def update_endpoint(response: Any) -> Any:
             return patch._update_endpoint(response)
@@ -67,74 +157,270 @@ class EndpointsPatch:
         def update_weights(response: Any) -> Any:
             return patch._update_weights(response)
 
-        sm_responses.SageMakerResponse.create_endpoint = create_endpoint
-        sm_responses.SageMakerResponse.update_endpoint = update_endpoint
-        sm_responses.SageMakerResponse.update_endpoint_weights_and_capacities = update_weights
-
         def invoke_endpoint(response: Any) -> Any:
             return patch.invoke(response)
 
+        sm_responses.SageMakerResponse.create_model = create_model
+        sm_responses.SageMakerResponse.create_endpoint_config = create_endpoint_config
+        sm_responses.SageMakerResponse.create_endpoint = create_endpoint
+        sm_responses.SageMakerResponse.delete_endpoint = delete_endpoint
+        sm_responses.SageMakerResponse.update_endpoint = update_endpoint
+        sm_responses.SageMakerResponse.update_endpoint_weights_and_capacities = update_weights
         runtime_responses.SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint
 
+    # ------------------------------------------------------------------ fault injection
+    def fail_variant(self, endpoint: str, variant: str, failing: bool = True) -> None:
+        """Fault injection: the variant's model container answers 500 (for rollback tests)."""
+        with self._lock:
+            (self.failing_variants.add if failing else self.failing_variants.discard)((endpoint, variant))
+
+    def slow_variant(self, endpoint: str, variant: str, latency_ms: float | None) -> None:
+        """Fault injection: the variant takes `latency_ms` more emulated milliseconds per request (slept on
+        the scaled clock and added to its ModelLatency); the request still succeeds. None removes it."""
+        with self._lock:
+            if latency_ms is None:
+                self.slow_variants.pop((endpoint, variant), None)
+            else:
+                self.slow_variants[(endpoint, variant)] = float(latency_ms)
+
+    def delay_next_update(self, endpoint: str, seconds: float) -> None:
+        """Fault injection: the endpoint's next UpdateEndpoint or UpdateEndpointWeightsAndCapacities stays
+        `seconds` more emulated seconds in Updating."""
+        with self._lock:
+            self._update_delays[endpoint] = float(seconds)
+
+    def fail_next_update(self, endpoint: str, reason: str) -> None:
+        """Fault injection, SageMaker's own rollback: the next UpdateEndpoint goes Updating, then the endpoint
+        is InService on its previous config with FailureReason `reason`."""
+        with self._lock:
+            self._update_failures[endpoint] = reason
+
+    # ------------------------------------------------------------------ control plane
+    def _create_once(self, response: Any, action: str, param: str, noun: str, arn_kind: str) -> Any:
+        """SageMaker refuses to create a model, endpoint config or endpoint whose name exists (moto overwrites):
+        `Cannot create already existing endpoint configuration "arn:..."` (ValidationException)."""
+        backend = response.sagemaker_backend
+        name = response._get_param(param)
+        existing = {
+            "model": backend._models,
+            "endpoint-config": backend.endpoint_configs,
+            "endpoint": backend.endpoints,
+        }
+        if name in existing[arn_kind]:
+            arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:{arn_kind}/{name.lower()}"
+            raise ValidationError(message=f'Cannot create already existing {noun} "{arn}".')
+        return self._originals[action](response)
+
     def _create_endpoint(self, response: Any) -> Any:
-        result = self._originals["create_endpoint"](response)
-        endpoint = response.sagemaker_backend.endpoints[response._get_param("EndpointName")]
+        result = self._create_once(response, "create_endpoint", "EndpointName", "endpoint", "endpoint")
+        backend = response.sagemaker_backend
+        endpoint = backend.endpoints[response._get_param("EndpointName")]
+        with self._lock:
+            self._serving[_key(backend, endpoint.endpoint_name)] = Serving(blue=_fleet(backend, endpoint))
         endpoint.endpoint_status = "Creating"
-        self._later(CREATE_SECONDS, lambda: setattr(endpoint, "endpoint_status", "InService"))
+
+        def in_service() -> None:
+            if backend.endpoints.get(endpoint.endpoint_name) is endpoint:
+                endpoint.endpoint_status = "InService"
+
+        self._later(CREATE_SECONDS, in_service)
         return result
+
+    def _delete_endpoint(self, response: Any) -> Any:
+        backend = response.sagemaker_backend
+        name = response._get_param("EndpointName")
+        result = self._originals["delete_endpoint"](response)
+        with self._lock:
+            self._serving.pop(_key(backend, name), None)
+        scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
+        for target in list(scaling.describe_scalable_targets("sagemaker", None, SCALING_DIMENSION)):
+            if target.resource_id.startswith(f"endpoint/{name}/variant/"):
+                scaling.deregister_scalable_target("sagemaker", target.resource_id, SCALING_DIMENSION)
+        return result
+
+    def _in_service(self, backend: Any, name: str) -> Any:
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            raise ValidationError(message=f"Could not find endpoint '{_endpoint_arn(backend, name)}'.")
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        return endpoint
 
     def _update_endpoint(self, response: Any) -> Any:
         backend = response.sagemaker_backend
         name = response._get_param("EndpointName")
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            raise ValidationError(message=f"Could not find endpoint '{name}'.")
         config_name = response._get_param("EndpointConfigName")
-        config = backend.endpoint_configs.get(config_name)
-        if config is None:
-            raise ValidationError(message=f"Could not find endpoint configuration '{config_name}'.")
-        if endpoint.endpoint_status != "InService":
-            raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
-        endpoint.endpoint_status = "Updating"
-        endpoint.deployment_config = response._get_param("DeploymentConfig")
+        with self._lock:
+            endpoint = self._in_service(backend, name)
+            config = backend.endpoint_configs.get(config_name)
+            if config is None:
+                raise ValidationError(message=f"Could not find endpoint configuration '{config_name}'.")
+            blue = self._serving_of(backend, endpoint).blue
+            green = _fleet(backend, endpoint, config)
+            _check_auto_scaling(backend, name, blue, green)
+            deployment = response._get_param("DeploymentConfig")
+            policy = _validated_policy(deployment, green) if deployment else None
+            endpoint.endpoint_status = "Updating"
+            endpoint.deployment_config = deployment
+            delay = self._update_delays.pop(name, 0.0)
+            failure = self._update_failures.pop(name, None)
+        self._background.start(
+            self._deploy, backend, endpoint, blue, green, policy, deployment, delay, failure, name="endpoint-update"
+        )
+        return sm_responses.ActionResult({"EndpointArn": endpoint.arn})
 
-        def apply() -> None:
-            endpoint.endpoint_config_name = config_name
-            endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
-            endpoint.data_capture_config = config.data_capture_config
+    def _deploy(
+        self,
+        backend: Any,
+        endpoint: Any,
+        blue: Fleet,
+        green: Fleet,
+        policy: dict[str, Any] | None,
+        deployment: dict[str, Any] | None,
+        delay: float,
+        failure: str | None,
+    ) -> None:
+        """One UpdateEndpoint: provision green, shift traffic (blue/green policy or all at once), finish."""
+        key = _key(backend, endpoint.endpoint_name)
+        budget = float((policy or {}).get("MaximumExecutionTimeoutInSeconds") or 0)
+        timer = _Timer(budget)
+        try:
+            timer.sleep(UPDATE_SECONDS + delay)
+            if failure is not None:
+                raise _Rollback(failure)
+            if policy is not None:
+                alarms = [
+                    a["AlarmName"]
+                    for a in ((deployment or {}).get("AutoRollbackConfiguration") or {}).get("Alarms", [])
+                ]
+                for share in _traffic_steps(policy["TrafficRoutingConfiguration"], green):
+                    self._set_serving(key, endpoint, backend, Serving(blue=blue, green=green, green_share=share))
+                    self._bake(
+                        backend, alarms, float(policy["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"]), timer
+                    )
+                self._set_serving(key, endpoint, backend, Serving(blue=green))
+                timer.sleep(float(policy.get("TerminationWaitInSeconds") or 0), checked=False)
+        except _Rollback as rollback:
+            reason = str(rollback)
+            if policy is not None and failure is None:
+                reason = ROLLBACK_REASON.format(config=green.config_name, cause=reason, blue=blue.config_name)
+            self._finish(key, endpoint, backend, blue, failure_reason=reason)
+            return
+        self._finish(key, endpoint, backend, green, failure_reason=None)
+
+    def _bake(self, backend: Any, alarms: list[str], seconds: float, timer: _Timer) -> None:
+        """Wait `seconds` of emulated time, watching the rollback alarms as SageMaker does during a bake."""
+        remaining = seconds
+        while True:
+            firing = _alarms_in_alarm(backend, alarms)
+            if firing:
+                raise _Rollback(f"alarm {', '.join(firing)} in ALARM during the bake")
+            if remaining <= 0:
+                return
+            step = min(ALARM_POLL_SECONDS, remaining)
+            timer.sleep(step)
+            remaining -= step
+
+    def _set_serving(self, key: tuple[str, str, str], endpoint: Any, backend: Any, serving: Serving) -> None:
+        with self._lock:
+            if backend.endpoints.get(endpoint.endpoint_name) is endpoint:
+                self._serving[key] = serving
+
+    def _finish(
+        self, key: tuple[str, str, str], endpoint: Any, backend: Any, fleet: Fleet, failure_reason: str | None
+    ) -> None:
+        with self._lock:
+            if backend.endpoints.get(endpoint.endpoint_name) is not endpoint:
+                return  # deleted meanwhile
+            self._serving[key] = Serving(blue=fleet)
+            endpoint.endpoint_config_name = fleet.config_name
+            endpoint.production_variants = _described_variants(fleet)
+            endpoint.data_capture_config = fleet.data_capture
+            endpoint.failure_reason = failure_reason
             endpoint.last_modified_time = datetime.now(UTC)
             endpoint.endpoint_status = "InService"
 
-        self._later(UPDATE_SECONDS, apply)
-        return sm_responses.ActionResult({"EndpointArn": endpoint.arn})
-
     def _update_weights(self, response: Any) -> Any:
-        endpoint = response.sagemaker_backend.endpoints.get(response._get_param("EndpointName"))
-        current = {v["VariantName"]: v.get("CurrentWeight") for v in (endpoint.production_variants if endpoint else [])}
-        result = self._originals["update_endpoint_weights_and_capacities"](response)
-        assert endpoint is not None
-        for variant in endpoint.production_variants:
-            variant["CurrentWeight"] = current.get(variant["VariantName"])
-        endpoint.endpoint_status = "Updating"
+        backend = response.sagemaker_backend
+        name = response._get_param("EndpointName")
+        desired = response._get_param("DesiredWeightsAndCapacities") or []
+        with self._lock:
+            endpoint = backend.endpoints.get(name)
+            if endpoint is None:
+                raise ValidationError(message=f'Could not find endpoint "{_endpoint_arn(backend, name)}".')
+            names = [d.get("VariantName") for d in desired]
+            duplicate = next((n for n in names if names.count(n) > 1), None)
+            if duplicate is not None:
+                raise ValidationError(message=f'The variant name "{duplicate}" was non-unique within the request.')
+            known = {v["VariantName"] for v in endpoint.production_variants}
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ValidationError(
+                    message=f'The variant name(s) "{", ".join(unknown)}" is/are not present within endpoint '
+                    f'configuration "{endpoint.endpoint_config_name}".'
+                )
+            self._in_service(backend, name)
+            serving = self._serving_of(backend, endpoint)
+            variants = [dict(v) for v in endpoint.production_variants]
+            for change in desired:
+                variant = next(v for v in variants if v["VariantName"] == change["VariantName"])
+                if change.get("DesiredWeight") is not None:
+                    variant["DesiredWeight"] = float(change["DesiredWeight"])
+                if change.get("DesiredInstanceCount") is not None:
+                    variant["DesiredInstanceCount"] = int(change["DesiredInstanceCount"])
+            endpoint.production_variants = variants
+            endpoint.endpoint_status = "Updating"
+            delay = self._update_delays.pop(name, 0.0)
+        key = _key(backend, name)
 
         def apply() -> None:
-            for variant in endpoint.production_variants:
-                variant["CurrentWeight"] = variant.get("DesiredWeight")
-            endpoint.endpoint_status = "InService"
+            with self._lock:
+                if backend.endpoints.get(name) is not endpoint:
+                    return
+                applied = [
+                    {
+                        **v,
+                        "CurrentWeight": v.get("DesiredWeight"),
+                        "CurrentInstanceCount": v.get("DesiredInstanceCount"),
+                    }
+                    for v in endpoint.production_variants
+                ]
+                weights = {v["VariantName"]: v for v in applied}
+                blue = serving.blue
+                fleet = replace(
+                    blue,
+                    variants=tuple(
+                        replace(
+                            v,
+                            weight=float(weights[v.name].get("CurrentWeight") or 0.0),
+                            instance_count=int(weights[v.name].get("CurrentInstanceCount") or v.instance_count),
+                        )
+                        for v in blue.variants
+                    ),
+                )
+                self._serving[key] = Serving(blue=fleet)
+                endpoint.production_variants = applied
+                endpoint.last_modified_time = datetime.now(UTC)
+                endpoint.endpoint_status = "InService"
 
-        self._later(WEIGHTS_SECONDS, apply)
-        return result
+        self._later(WEIGHTS_SECONDS + delay, apply)
+        return sm_responses.ActionResult({"EndpointArn": endpoint.arn})
 
-    def _later(self, seconds: float, action: Any) -> None:
+    def _serving_of(self, backend: Any, endpoint: Any) -> Serving:
+        """The endpoint's fleets; an endpoint made without CreateEndpoint's API (CloudFormation) gets its own now."""
+        key = _key(backend, endpoint.endpoint_name)
+        with self._lock:
+            serving = self._serving.get(key)
+            if serving is None:
+                serving = self._serving[key] = Serving(blue=_fleet(backend, endpoint))
+            return serving
+
+    def _later(self, seconds: float, action: Callable[[], None]) -> None:
         def run() -> None:
             clock.current().sleep(seconds)
             action()
 
         self._background.start(run, name="endpoint-transition")
-
-    def fail_variant(self, endpoint: str, variant: str, failing: bool = True) -> None:
-        """Fault injection: the variant's model container answers 500 (for rollback tests)."""
-        (self.failing_variants.add if failing else self.failing_variants.discard)((endpoint, variant))
 
     # ------------------------------------------------------------------ InvokeEndpoint
     def invoke(self, response: Any) -> tuple[int, dict[str, str], bytes | str]:
@@ -146,59 +432,82 @@ class EndpointsPatch:
             return _error(400, "ValidationError", f"Endpoint {name} of account {account} not found.")
         if endpoint.endpoint_status not in {"InService", "Updating"}:
             return _error(400, "ValidationError", f"Endpoint {name} is not in service ({endpoint.endpoint_status}).")
+        serving = self._serving_of(backend, endpoint)  # one snapshot for the whole request
         headers = {k.lower(): v for k, v in response.headers.items()}
-        variant = self._route(endpoint, headers.get("x-amzn-sagemaker-target-variant"))
-        if variant is None:
+        routed = self._route(serving, headers.get("x-amzn-sagemaker-target-variant"))
+        if routed is None:
             return _error(400, "ValidationError", f"Target variant not found for endpoint {name}.")
+        fleet, variant = routed
         body = response.body if isinstance(response.body, bytes) else str(response.body or "").encode()
         content_type = headers.get("content-type", "application/octet-stream")
+        extra_ms = self.slow_variants.get((name, variant.name), 0.0)
+        if extra_ms:
+            clock.current().sleep(extra_ms / 1000)  # emulated time, recorded as such in ModelLatency
         started = time.perf_counter()
-        status, output, output_type = self._predict(
-            backend, endpoint, variant, body, content_type, headers.get("accept")
-        )
-        latency_us = (time.perf_counter() - started) * 1e6
-        _record_metrics(region, name, variant, status, latency_us)
+        status, output, output_type = self._predict(region, name, variant, body, content_type, headers.get("accept"))
+        latency_us = (time.perf_counter() - started) * 1e6 + extra_ms * 1000
+        self.record_metrics(region, name, variant.name, status, latency_us)
         if status >= 400:
             return _error(
                 424,
                 "ModelError",
                 f'Received server error ({status}) from model with message "{output.decode(errors="replace")}".',
             )
-        self._capture(region, endpoint, variant, body, content_type, output, output_type, headers)
-        return 200, {"Content-Type": output_type, "x-Amzn-Invoked-Production-Variant": variant}, output
+        self._capture(region, name, fleet, variant.name, body, content_type, output, output_type, headers)
+        return 200, {"Content-Type": output_type, "x-Amzn-Invoked-Production-Variant": variant.name}, output
 
-    def _route(self, endpoint: Any, target: str | None) -> str | None:
-        variants = endpoint.production_variants
+    def _route(self, serving: Serving, target: str | None) -> tuple[Fleet, Variant] | None:
+        fleets = [serving.blue] if serving.green is None else [serving.green, serving.blue]
         if target:
-            return target if any(v["VariantName"] == target for v in variants) else None
-        weights = [float(v.get("CurrentWeight") or 0.0) for v in variants]
+            if serving.green is not None and serving.green_share < 1.0:
+                fleets.reverse()  # blue still takes traffic: a name both fleets have goes to blue
+            return next(((f, v) for f in fleets for v in f.variants if v.name == target), None)
+        fleet = serving.blue
+        if serving.green is not None and self.random.random() < serving.green_share:
+            fleet = serving.green
+        weights = [v.weight for v in fleet.variants]
         if sum(weights) <= 0:
-            return str(variants[0]["VariantName"])
-        return str(self.random.choices([v["VariantName"] for v in variants], weights=weights)[0])
+            return fleet, fleet.variants[0]
+        return fleet, self.random.choices(fleet.variants, weights=weights)[0]
 
     def _predict(
-        self, backend: Any, endpoint: Any, variant: str, body: bytes, content_type: str, accept: str | None
+        self, region: str, endpoint: str, variant: Variant, body: bytes, content_type: str, accept: str | None
     ) -> tuple[int, bytes, str]:
-        if (endpoint.endpoint_name, variant) in self.failing_variants:
+        if (endpoint, variant.name) in self.failing_variants:
             return 500, b"injected model failure", "text/plain"
-        config = backend.endpoint_configs[endpoint.endpoint_config_name]
-        model_name = next(v["ModelName"] for v in config.production_variants if v["VariantName"] == variant)
-        container = backend.describe_model(model_name).primary_container or {}
+        container = variant.container
+        if container is None:
+            return 500, f"model {variant.model_name} was not found when the variant was deployed".encode(), "text/plain"
         try:
             server = load_model_server(
                 container.get("Image", ""),
                 container.get("ModelDataUrl", ""),
                 container.get("Environment", {}),
-                s3_reader(boto3.client("s3", region_name=backend.region_name)),
+                s3_reader(self.client("s3", region)),
             )
         except (UnknownImageError, ModelLoadError) as exc:
             return 500, str(exc).encode(), "text/plain"
         return server.invoke(body, content_type, accept)
 
+    def client(self, service: str, region: str) -> Any:
+        """One boto3 client per service and region, built once (clients are thread-safe, building is not)."""
+        with self._lock:
+            found = self._clients.get((service, region))
+            if found is None:
+                found = self._clients[(service, region)] = boto3.client(service, region_name=region)  # type: ignore[call-overload]
+            return found
+
+    def record_metrics(self, region: str, endpoint: str, variant: str, status: int, latency_us: float) -> None:
+        """The invocation metrics SageMaker publishes per request (AWS/SageMaker, EndpointName + VariantName)."""
+        self.client("cloudwatch", region).put_metric_data(
+            Namespace="AWS/SageMaker", MetricData=invocation_metrics(endpoint, variant, status, latency_us)
+        )
+
     def _capture(
         self,
         region: str,
-        endpoint: Any,
+        endpoint_name: str,
+        fleet: Fleet,
         variant: str,
         body: bytes,
         content_type: str,
@@ -206,7 +515,7 @@ class EndpointsPatch:
         output_type: str,
         headers: dict[str, str],
     ) -> None:
-        capture = endpoint.data_capture_config or {}
+        capture = fleet.data_capture or {}
         if not capture.get("EnableCapture"):
             return
         if self.random.uniform(0, 100) >= float(capture.get("InitialSamplingPercentage", 100)):
@@ -227,10 +536,10 @@ class EndpointsPatch:
             record["eventMetadata"]["inferenceId"] = headers["x-amzn-sagemaker-inference-id"]
         bucket, _, prefix = capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
         key = (
-            f"{prefix.rstrip('/')}/{endpoint.endpoint_name}/{variant}/{now:%Y/%m/%d/%H}/"
+            f"{prefix.rstrip('/')}/{endpoint_name}/{variant}/{now:%Y/%m/%d/%H}/"
             f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
         ).lstrip("/")
-        boto3.client("s3", region_name=region).put_object(Bucket=bucket, Key=key, Body=json.dumps(record) + "\n")
+        self.client("s3", region).put_object(Bucket=bucket, Key=key, Body=json.dumps(record) + "\n")
 
     def drain(self, timeout: float = 30) -> None:
         self._background.drain(timeout)
@@ -246,6 +555,171 @@ class EndpointsPatch:
                 delattr(owner, name)
             else:
                 setattr(owner, name, original)
+        self._clients.clear()
+
+
+class _Timer:
+    """Emulated time spent by one deployment, against MaximumExecutionTimeoutInSeconds (0: no limit)."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.spent = 0.0
+
+    def sleep(self, seconds: float, checked: bool = True) -> None:
+        if checked and self.budget and self.spent + seconds > self.budget:
+            clock.current().sleep(max(0.0, self.budget - self.spent))
+            self.spent = self.budget
+            raise _Rollback(f"MaximumExecutionTimeoutInSeconds ({self.budget:g} s) reached")
+        clock.current().sleep(seconds)
+        self.spent += seconds
+
+
+def _key(backend: Any, name: str) -> tuple[str, str, str]:
+    return backend.account_id, backend.region_name, name
+
+
+def _endpoint_arn(backend: Any, name: str) -> str:
+    return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:endpoint/{name.lower()}"
+
+
+def _fleet(backend: Any, endpoint: Any, config: Any = None) -> Fleet:
+    """The fleet a config deploys: its variants with their models' containers as they are now."""
+    if config is None:
+        config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    if config is None:  # config deleted before this runtime saw the endpoint: serve what DescribeEndpoint shows
+        return Fleet(
+            endpoint.endpoint_config_name,
+            tuple(
+                Variant(v["VariantName"], float(v.get("CurrentWeight") or 1.0), "", "", 1, None)
+                for v in endpoint.production_variants
+            ),
+            endpoint.data_capture_config or {},
+        )
+    variants = []
+    for spec in config.production_variants:
+        model = backend._models.get(spec.get("ModelName", ""))
+        container = None
+        if model is not None:
+            container = dict(model.primary_container or (model.containers[0] if model.containers else {}))
+        weight = spec.get("InitialVariantWeight")
+        variants.append(
+            Variant(
+                name=spec["VariantName"],
+                weight=1.0 if weight is None else float(weight),
+                model_name=spec.get("ModelName", ""),
+                instance_type=spec.get("InstanceType", ""),
+                instance_count=int(spec.get("InitialInstanceCount") or 1),
+                container=container,
+            )
+        )
+    return Fleet(config.endpoint_config_name, tuple(variants), dict(config.data_capture_config or {}))
+
+
+def _described_variants(fleet: Fleet) -> list[dict[str, Any]]:
+    return [
+        {
+            "VariantName": v.name,
+            "CurrentWeight": v.weight,
+            "DesiredWeight": v.weight,
+            "CurrentInstanceCount": v.instance_count,
+            "DesiredInstanceCount": v.instance_count,
+        }
+        for v in fleet.variants
+    ]
+
+
+def _check_auto_scaling(backend: Any, endpoint: str, blue: Fleet, green: Fleet) -> None:
+    """endpoint-scaling-update.html: an update may not remove, or change the instance type of, a variant that
+    is registered as a scalable target; deregister it first."""
+    scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
+    registered = {
+        t.resource_id.rsplit("/", 1)[-1]
+        for t in scaling.describe_scalable_targets("sagemaker", None, SCALING_DIMENSION)
+        if t.resource_id.startswith(f"endpoint/{endpoint}/variant/")
+    }
+    for variant in blue.variants:
+        if variant.name not in registered:
+            continue
+        new = green.variant(variant.name)
+        if new is None:
+            problem = "removes it"
+        elif variant.instance_type and new.instance_type != variant.instance_type:
+            problem = f"changes its instance type from {variant.instance_type} to {new.instance_type}"
+        else:
+            continue
+        raise ValidationError(
+            message=f"The variant {variant.name} of endpoint {endpoint} is registered as an Application Auto "
+            f"Scaling scalable target (endpoint/{endpoint}/variant/{variant.name}) and the update {problem}. "
+            "Deregister the scalable target before updating the endpoint."
+        )
+
+
+def _validated_policy(deployment: dict[str, Any], green: Fleet) -> dict[str, Any]:
+    """DeploymentConfig.BlueGreenUpdatePolicy with the ranges of sagemaker-contracts.md §5 checked."""
+    policy = deployment.get("BlueGreenUpdatePolicy")
+    if not policy:
+        raise ValidationError(message="DeploymentConfig needs a BlueGreenUpdatePolicy in this runtime.")
+    routing = policy.get("TrafficRoutingConfiguration") or {}
+    _in_range("WaitIntervalInSeconds", routing.get("WaitIntervalInSeconds"), 0, 3600, required=True)
+    _in_range("TerminationWaitInSeconds", policy.get("TerminationWaitInSeconds", 0), 0, 3600)
+    if policy.get("MaximumExecutionTimeoutInSeconds") is not None:
+        _in_range("MaximumExecutionTimeoutInSeconds", policy["MaximumExecutionTimeoutInSeconds"], 600, 28800)
+    kind = routing.get("Type")
+    if kind == "CANARY":
+        share = _capacity_share("CanarySize", routing.get("CanarySize"), green)
+        if not 0 < share <= 0.5:
+            raise ValidationError(
+                message=f"CanarySize must be more than 0 and at most 50% of the fleet, not {share:.0%}."
+            )
+    elif kind == "LINEAR":
+        share = _capacity_share("LinearStepSize", routing.get("LinearStepSize"), green)
+        if not 0.1 <= share <= 0.5:
+            raise ValidationError(message=f"LinearStepSize must be between 10% and 50% of the fleet, not {share:.0%}.")
+    elif kind != "ALL_AT_ONCE":
+        raise ValidationError(
+            message=f"TrafficRoutingConfiguration.Type must be ALL_AT_ONCE, CANARY or LINEAR, not {kind}."
+        )
+    return dict(policy)
+
+
+def _in_range(name: str, value: Any, low: int, high: int, required: bool = False) -> None:
+    if value is None:
+        if required:
+            raise ValidationError(message=f"{name} is required.")
+        return
+    if not low <= int(value) <= high:
+        raise ValidationError(message=f"{name} must be between {low} and {high}, not {value}.")
+
+
+def _capacity_share(name: str, size: dict[str, Any] | None, green: Fleet) -> float:
+    """A CapacitySize as a share of the green fleet: CAPACITY_PERCENT of it, or INSTANCE_COUNT instances."""
+    if not size:
+        raise ValidationError(message=f"{name} is required for this traffic routing type.")
+    value = float(size.get("Value", 0))
+    if size.get("Type") == "CAPACITY_PERCENT":
+        return value / 100
+    if size.get("Type") == "INSTANCE_COUNT":
+        return value / max(1, green.instances)
+    raise ValidationError(message=f"{name}.Type must be CAPACITY_PERCENT or INSTANCE_COUNT.")
+
+
+def _traffic_steps(routing: dict[str, Any], green: Fleet) -> list[float]:
+    """The green shares one after another, each followed by a bake (§5 semantics)."""
+    kind = routing["Type"]
+    if kind == "CANARY":
+        return [_capacity_share("CanarySize", routing["CanarySize"], green), 1.0]
+    if kind == "LINEAR":
+        step = _capacity_share("LinearStepSize", routing["LinearStepSize"], green)
+        shares = [min(1.0, step * i) for i in range(1, int(1 / step) + 1)]
+        return shares if shares[-1] >= 1.0 else [*shares, 1.0]
+    return [1.0]
+
+
+def _alarms_in_alarm(backend: Any, names: list[str]) -> list[str]:
+    if not names:
+        return []
+    alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
+    return [n for n in names if n in alarms and alarms[n].state_value == "ALARM"]
 
 
 def _captured(data: bytes, content_type: str, mode: str, capture: dict[str, Any]) -> dict[str, str]:
@@ -268,9 +742,10 @@ def _captured(data: bytes, content_type: str, mode: str, capture: dict[str, Any]
     }
 
 
-def _record_metrics(region: str, endpoint: str, variant: str, status: int, latency_us: float) -> None:
+def invocation_metrics(endpoint: str, variant: str, status: int, latency_us: float) -> list[dict[str, Any]]:
+    """One request's datapoints, as SageMaker publishes them ("Monitor Amazon SageMaker with CloudWatch")."""
     dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-    data: list[Any] = [
+    return [
         {"MetricName": "Invocations", "Value": 1.0, "Unit": "Count", "Dimensions": dimensions},
         {
             "MetricName": "Invocation5XXErrors",
@@ -286,7 +761,6 @@ def _record_metrics(region: str, endpoint: str, variant: str, status: int, laten
         },
         {"MetricName": "ModelLatency", "Value": latency_us, "Unit": "Microseconds", "Dimensions": dimensions},
     ]
-    boto3.client("cloudwatch", region_name=region).put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
 
 
 class _RuntimeError(JsonRESTError):
@@ -303,4 +777,4 @@ def install(seed: int | None = None) -> EndpointsPatch:
     return EndpointsPatch(seed)
 
 
-__all__ = ["EmptyResult", "EndpointsPatch", "install"]
+__all__ = ["EmptyResult", "EndpointsPatch", "Fleet", "Serving", "Variant", "install", "invocation_metrics"]

@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,15 +87,18 @@ class LambdaRegistry:
         self._background = BackgroundThreads()
         self.invocations: list[tuple[str, bool]] = []
         self._injected: dict[str, list[tuple[str, str]]] = {}
-        self._timeouts: dict[str, int] = {}
+        self._timeouts: dict[str, list[Callable[[Any], bool] | None]] = {}
         self.logs: dict[str, list[str]] = {}
         self._fresh_layers: set[Path] = set()
         self.dead_letter_targets: dict[str, str] = {}
 
-    def time_out_after_work(self, function_name: str, times: int = 1) -> None:
+    def time_out_after_work(
+        self, function_name: str, times: int = 1, when: Callable[[Any], bool] | None = None
+    ) -> None:
         """Fault injection: the handler runs to completion, then the invocation is reported as timed out
-        (Lambda's `Sandbox.Timedout`), as when a function is cut off after its side effects happened."""
-        self._timeouts[function_name] = self._timeouts.get(function_name, 0) + times
+        (Lambda's `Sandbox.Timedout`), as when a function is cut off after its side effects happened.
+        With `when`, only invocations whose event it accepts are cut off."""
+        self._timeouts.setdefault(function_name, []).extend([when] * times)
 
     def inject_error(self, function_name: str, error_type: str, message: str, times: int = 1) -> None:
         """Fault injection for tests: the next `times` invocations of the function raise this error."""
@@ -154,14 +157,21 @@ class LambdaRegistry:
             else:
                 invocation = Invocation(payload=json.dumps(result), errored=False, logs="")
         invocation = Invocation(invocation.payload, invocation.errored, output.getvalue() + invocation.logs)
-        if self._timeouts.get(function.function_name):
-            self._timeouts[function.function_name] -= 1
+        if self._cut_off(function.function_name, event):
             invocation = _error_invocation(
                 "Sandbox.Timedout", f"Task timed out after {float(function.timeout or 3):.2f} seconds"
             )
         self.logs.setdefault(function.function_name, []).append(invocation.logs)
         self.invocations.append((function.function_name, invocation.errored))
         return invocation
+
+    def _cut_off(self, function_name: str, event: Any) -> bool:
+        pending = self._timeouts.get(function_name) or []
+        for index, when in enumerate(pending):
+            if when is None or when(event):
+                del pending[index]
+                return True
+        return False
 
     def _handler(self, code: FunctionCode) -> Any:
         if code.module is None:

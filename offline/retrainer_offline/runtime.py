@@ -12,6 +12,7 @@ calls a handler or a job directly, it deploys template.yaml and lets events flow
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,19 @@ from typing import Any, Protocol
 import boto3
 from moto import mock_aws
 
-from retrainer_offline import clock, deploy, endpoints, eventbridge, faults, jobs, lambdas, stepfunctions, transport
+from retrainer_offline import (
+    alarms,
+    clock,
+    deploy,
+    endpoints,
+    eventbridge,
+    execution_events,
+    faults,
+    jobs,
+    lambdas,
+    stepfunctions,
+    transport,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -60,6 +73,9 @@ class ExecutionReport:
     states: list[StateRun] = field(default_factory=list)
     output: dict[str, Any] | None = None
     error: str | None = None
+    # The run's data where it ended: the output when it succeeded, else the last state's output (a failed
+    # execution has no output on AWS either; its history keeps what each state passed on).
+    final_state: dict[str, Any] = field(default_factory=dict)
     cause: str | None = None
     seconds: float = 0.0
 
@@ -85,6 +101,7 @@ class OfflineRuntime:
         self.lambda_registry: Any = None
         self.endpoints: Any = None
         self.faults: Any = None
+        self._alarms: alarms.AlarmEvaluator | None = None
         self._seen_executions: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -97,6 +114,9 @@ class OfflineRuntime:
         return self
 
     def _start(self) -> None:
+        # moto's interpreter logs every Fail state it runs at ERROR with its internal repr; a run that ends
+        # in a Fail state on purpose (gate, rollback) is reported by the execution itself.
+        logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
         # Everything here is the emulated us-east-1; nothing may pick up a real profile or region.
         for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
             os.environ[key] = value
@@ -113,11 +133,14 @@ class OfflineRuntime:
         self._install(self.faults)
         self._install(lambdas.install(self.lambda_registry))
         self._install(stepfunctions.install())
+        self._install(execution_events.install())
         self.job_runner = jobs.install()
         self._install(self.job_runner)
         self.endpoints = endpoints.install()
         self._install(self.endpoints)
         self._install(eventbridge.install(self.lambda_registry))
+        self._alarms = alarms.install()
+        self._install(self._alarms)
         started = time.perf_counter()
         self.stack = deploy.deploy(
             self.template,
@@ -128,6 +151,13 @@ class OfflineRuntime:
             ),
         )
         self.deploy_seconds = time.perf_counter() - started
+
+    @property
+    def alarms(self) -> alarms.AlarmEvaluator:
+        """The CloudWatch alarm evaluator (`evaluate_now()` judges every alarm at once)."""
+        if self._alarms is None:
+            raise RuntimeError("the offline runtime is not started")
+        return self._alarms
 
     def _install(self, handle: _Handle) -> None:
         self._exit.callback(handle.uninstall)
@@ -191,10 +221,17 @@ class OfflineRuntime:
             raise RuntimeError(f"put_events failed: {response['Entries']}")
 
     def executions(self) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = self.client("stepfunctions").list_executions(
-            stateMachineArn=self.state_machine_arn
-        )["executions"]
-        return sorted(listed, key=lambda e: e["startDate"])
+        for _ in range(50):
+            try:
+                listed: list[dict[str, Any]] = self.client("stepfunctions").list_executions(
+                    stateMachineArn=self.state_machine_arn
+                )["executions"]
+            except AttributeError:
+                # moto lists an execution that is being created before it has a status; look again.
+                time.sleep(0.01)
+                continue
+            return sorted(listed, key=lambda e: e["startDate"])
+        raise RuntimeError("list_executions kept failing on an execution without a status")
 
     def next_execution(self, timeout: float = 60) -> str:
         """The ARN of the next execution a trigger starts (one not returned before)."""
@@ -230,12 +267,14 @@ class OfflineRuntime:
                 raise TimeoutError(f"{execution_arn} still {description['status']} after {timeout} s")
             time.sleep(0.05)
         stopped = description.get("stopDate") or description["startDate"]
+        output = json.loads(description["output"]) if description.get("output") else None
         return ExecutionReport(
             arn=execution_arn,
             name=description["name"],
             status=description["status"],
             states=states,
-            output=json.loads(description["output"]) if description.get("output") else None,
+            output=output,
+            final_state=output if output is not None else _last_state_output(events),
             error=description.get("error"),
             cause=description.get("cause"),
             seconds=(stopped - description["startDate"]).total_seconds(),
@@ -251,6 +290,15 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
         if not page.get("nextToken"):
             return events
         kwargs["nextToken"] = page["nextToken"]
+
+
+def _last_state_output(events: list[dict[str, Any]]) -> dict[str, Any]:
+    for event in reversed(events):
+        details = event.get("stateExitedEventDetails")
+        if details and details.get("output"):
+            output = json.loads(details["output"])
+            return output if isinstance(output, dict) else {}
+    return {}
 
 
 def _state_runs(events: list[dict[str, Any]]) -> list[StateRun]:

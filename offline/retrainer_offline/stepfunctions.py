@@ -8,6 +8,9 @@
   API errors come back as `SageMaker.AmazonSageMakerException` (the name AWS gives SageMaker
   service errors in this integration), so the ASL's Retry on it works offline.
 - Wait states, Retry backoff and the `.sync` poll run on `retrainer_offline.clock` (scaled).
+- `arn:aws:states:::aws-sdk:sagemaker:*` errors are named as AWS names them, `SageMaker.<Exception>`
+  (`SageMaker.SageMakerException` for errors the SDK does not model, e.g. throttling or validation);
+  moto names them `sagemaker.sagemakerException`, which no Retry written for AWS would match.
 """
 
 from __future__ import annotations
@@ -244,6 +247,8 @@ class StepFunctionsPatch:
             return original(service_name)
 
         state_task_factory.state_task_service_for = state_task_service_for
+        self._error_names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
+        state_task_service_aws_sdk._SERVICE_ERROR_NAMES["sagemaker"] = "SageMaker"
         WaitFunction._wait_interval = _scaled_wait_interval
         retrier_decl.time = _ScaledTime()
         # Our resolver sleeps on the scaled clock itself; moto's own pause between polls goes away.
@@ -254,6 +259,8 @@ class StepFunctionsPatch:
         for module in CLIENT_USERS:
             module.boto_client_for = _boto_client_for
         state_task_factory.state_task_service_for = self._factory
+        state_task_service_aws_sdk._SERVICE_ERROR_NAMES.clear()
+        state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update(self._error_names)
         StepFunctionsParserBackend.start_execution = self._start_execution
         WaitFunction._wait_interval = self._wait
         retrier_decl.time = self._retry_time

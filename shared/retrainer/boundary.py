@@ -22,6 +22,7 @@ from retrainer.services.runs import RunOutcome
 logger = Logger(child=True)
 
 _E = TypeVar("_E", bound=BaseModel)
+_Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 # EventBridge events are at most 256 KB; anything larger did not come from EventBridge.

@@ -16,17 +16,22 @@ from retrainer.adapters.aws import (
     S3Objects,
     SageMakerProcessingJobs,
     SnsNotifier,
+    StepFunctionsHistory,
     StepFunctionsStarter,
 )
-from retrainer.services.runs import Adapters
-from retrainer.settings import PipelineDefaults
+from retrainer.services.runs import Adapters, HandledTriggers
+from retrainer.settings import ManageRolloutSettings, PipelineDefaults
 
 if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
+
+    from retrainer.services.rollout import RolloutAdapters
 
 
 @cache
@@ -64,6 +69,12 @@ def sagemaker_client() -> SageMakerClient:
     return boto3.client("sagemaker")
 
 
+@cache
+def handled_triggers() -> HandledTriggers:
+    """Per container: triggers already handled here (a redelivery of one costs no AWS call)."""
+    return HandledTriggers()
+
+
 def trigger_adapters(settings: PipelineDefaults) -> Adapters:
     """What both trigger functions need to start a run."""
     return Adapters(
@@ -72,7 +83,12 @@ def trigger_adapters(settings: PipelineDefaults) -> Adapters:
         ledger=DynamoDBTriggerLedger(dynamodb_client(), settings.trigger_table),
         starter=StepFunctionsStarter(sfn_client(), settings.state_machine_arn),
         notifier=SnsNotifier(sns_client(), settings.notification_topic_arn),
+        handled=handled_triggers(),
     )
+
+
+def execution_history() -> StepFunctionsHistory:
+    return StepFunctionsHistory(sfn_client())
 
 
 def processing_jobs() -> SageMakerProcessingJobs:
@@ -81,3 +97,33 @@ def processing_jobs() -> SageMakerProcessingJobs:
 
 def s3_objects() -> S3Objects:
     return S3Objects(s3_client())
+
+
+@cache
+def cloudwatch_client() -> CloudWatchClient:
+    import boto3
+
+    return boto3.client("cloudwatch")
+
+
+@cache
+def autoscaling_client() -> ApplicationAutoScalingClient:
+    import boto3
+
+    return boto3.client("application-autoscaling")
+
+
+def rollout_adapters(settings: ManageRolloutSettings) -> RolloutAdapters:
+    """What the rollout's steps need: endpoints, the registry, the challenger's alarms and auto scaling.
+
+    Imported here, not at the top: the trigger functions share this module and never pay for them."""
+    from retrainer.adapters.monitoring import ApplicationAutoScalingVariants, CloudWatchVariantAlarms
+    from retrainer.adapters.sagemaker import SageMakerEndpoints, SageMakerModelRegistry
+    from retrainer.services.rollout import RolloutAdapters
+
+    return RolloutAdapters(
+        endpoints=SageMakerEndpoints(sagemaker_client(), settings.data_key_arn),
+        registry=SageMakerModelRegistry(sagemaker_client()),
+        alarms=CloudWatchVariantAlarms(cloudwatch_client()),
+        scaling=ApplicationAutoScalingVariants(autoscaling_client()),
+    )

@@ -34,3 +34,23 @@ class EvaluationDataError(RetrainerError):
 
 class WorkflowStartFailed(RetrainerError):
     """Step Functions refused or failed to start the execution (retried by the caller)."""
+
+
+class EndpointBusy(RetrainerError):
+    """The endpoint is being created or updated; the state machine retries later."""
+
+
+class EndpointNotUsable(RetrainerError):
+    """The model's endpoint is in a state a rollout cannot start from (Failed, or no variant to serve)."""
+
+
+class EndpointConfigExists(RetrainerError):
+    """CreateEndpointConfig found the name taken (a retried step whose first attempt went through)."""
+
+
+class EndpointConfigConflict(RetrainerError):
+    """An endpoint config with the planned name exists with different variants: never reuse it."""
+
+
+class InvalidRolloutRequest(RetrainerError):
+    """ManageRolloutFunction got a payload it cannot read (the state machine and the function disagree)."""

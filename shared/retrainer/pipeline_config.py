@@ -14,7 +14,8 @@ so every state reads the same values and an execution can be re-run exactly.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import itertools
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
@@ -43,6 +44,11 @@ def passes_gate(metric: str, value: float, threshold: float) -> bool:
     return value <= threshold if metric in LOWER_IS_BETTER else value >= threshold
 
 
+def gain_over(metric: str, challenger: float, champion: float) -> float:
+    """How much better the challenger is than the champion on `metric` (negative: worse)."""
+    return champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
+
+
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 
 
@@ -60,6 +66,132 @@ class InstanceSettings(_Strict):
     endpoint_instance_count: int = Field(default=1, ge=1, le=10)
 
 
+RolloutStrategy = Literal["weights", "blue_green"]
+
+
+class CanaryAlarms(_Strict):
+    """Thresholds of the two CloudWatch alarms the pipeline creates for each challenger variant.
+
+    Both read SageMaker's per-variant endpoint metrics (namespace AWS/SageMaker, dimensions
+    EndpointName + VariantName) over 1-minute periods; missing data (no traffic) is not breaching.
+    """
+
+    max_5xx_errors: int = Field(
+        default=1, ge=1, description="Invocation5XXErrors (Sum) in one minute at which the canary rolls back."
+    )
+    max_model_latency_ms: float = Field(
+        default=500.0, gt=0, description="ModelLatency (Average, milliseconds) above which a minute breaches."
+    )
+    latency_periods: int = Field(
+        default=2, ge=1, le=10, description="Consecutive breaching minutes of latency that roll the canary back."
+    )
+
+
+class BlueGreenSettings(_Strict):
+    """SageMaker's native blue/green deployment (DeploymentConfig) when `strategy` is `blue_green`."""
+
+    traffic: Literal["CANARY", "LINEAR", "ALL_AT_ONCE"] = "CANARY"
+    step_percent: int = Field(
+        default=10, ge=1, le=50, description="Canary size, or each linear step (10-50), in % of capacity."
+    )
+    wait_seconds: int = Field(default=600, ge=0, le=3600, description="Bake after each traffic shift.")
+    termination_wait_seconds: int = Field(default=0, ge=0, le=3600)
+    max_execution_timeout_seconds: int = Field(default=3600, ge=600, le=28800)
+
+    @model_validator(mode="after")
+    def _linear_steps_in_range(self) -> BlueGreenSettings:
+        if self.traffic == "LINEAR" and self.step_percent < 10:
+            raise ValueError("a LINEAR step must be 10-50 percent of the fleet")
+        return self
+
+    def deployment_config(self, alarm_names: list[str]) -> dict[str, Any]:
+        """UpdateEndpoint's DeploymentConfig (sagemaker-contracts.md section 5)."""
+        routing: dict[str, Any] = {"Type": self.traffic, "WaitIntervalInSeconds": self.wait_seconds}
+        size = {"Type": "CAPACITY_PERCENT", "Value": self.step_percent}
+        if self.traffic == "CANARY":
+            routing["CanarySize"] = size
+        elif self.traffic == "LINEAR":
+            routing["LinearStepSize"] = size
+        return {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": routing,
+                "TerminationWaitInSeconds": self.termination_wait_seconds,
+                "MaximumExecutionTimeoutInSeconds": self.max_execution_timeout_seconds,
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarm_names]},
+        }
+
+
+class AutoscalingSettings(_Strict):
+    """Application Auto Scaling of the promoted variant (target tracking, as SageMaker's examples)."""
+
+    enabled: bool = True
+    min_capacity: int = Field(default=1, ge=1, le=100)
+    max_capacity: int = Field(default=4, ge=1, le=100)
+    invocations_per_instance: float = Field(
+        default=1000.0, gt=0, description="Target of SageMakerVariantInvocationsPerInstance (per minute)."
+    )
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> AutoscalingSettings:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError("autoscaling min_capacity must not exceed max_capacity")
+        return self
+
+
+class RolloutSettings(_Strict):
+    """How a challenger that passed the gate replaces the champion on the live endpoint."""
+
+    strategy: RolloutStrategy = Field(
+        default="weights",
+        description="weights: canary by production-variant weights, driven by the state machine; "
+        "blue_green: SageMaker's DeploymentConfig with auto-rollback on the same alarms.",
+    )
+    canary_steps: tuple[int, ...] = Field(
+        default=(10, 50, 100), description="Challenger's share of traffic (%) at each step; the last is 100."
+    )
+    bake_seconds: int = Field(default=600, ge=0, le=86400, description="How long each step is watched.")
+    alarm_check_seconds: int = Field(default=60, ge=10, le=3600, description="Alarm checks during a bake.")
+    update_timeout_seconds: int = Field(
+        default=1800, ge=60, le=14400, description="Longest wait for an endpoint update to be InService."
+    )
+    alarms: CanaryAlarms = Field(default_factory=CanaryAlarms)
+    blue_green: BlueGreenSettings = Field(default_factory=BlueGreenSettings)
+    autoscaling: AutoscalingSettings = Field(default_factory=AutoscalingSettings)
+
+    @model_validator(mode="after")
+    def _fits_in_a_run(self) -> RolloutSettings:
+        steps = len(self.canary_steps)
+        longest = (
+            self.blue_green.max_execution_timeout_seconds + self.update_timeout_seconds
+            if self.strategy == "blue_green"
+            else steps * self.bake_seconds + (steps + 2) * self.update_timeout_seconds
+        )
+        if longest > MAX_ROLLOUT_SECONDS:
+            raise ValueError(
+                f"this rollout could take {longest} s; at most {MAX_ROLLOUT_SECONDS} s fit in a run "
+                "(fewer steps, shorter bakes or a shorter update_timeout_seconds)"
+            )
+        if self.alarm_check_seconds > max(self.bake_seconds, 10):
+            raise ValueError("alarm_check_seconds must not exceed bake_seconds")
+        return self
+
+    @field_validator("canary_steps")
+    @classmethod
+    def _steps_rise_to_100(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or value[-1] != 100:
+            raise ValueError("canary_steps must end at 100 (the challenger takes all traffic)")
+        if any(step <= 0 or step > 100 for step in value):
+            raise ValueError("each canary step is a share of traffic between 1 and 100 percent")
+        if any(later <= earlier for earlier, later in itertools.pairwise(value)):
+            raise ValueError("canary_steps must strictly increase")
+        if len(value) > 10:
+            raise ValueError("at most 10 canary steps")
+        return value
+
+
 class PipelineConfig(_Strict):
     """Everything a retraining run needs to know, resolved before the run starts."""
 
@@ -71,6 +203,12 @@ class PipelineConfig(_Strict):
     drop_columns: tuple[str, ...] = Field(default=(), description="Columns removed before training.")
     metric: Metric = Field(default="auc", description="Metric the quality gate compares.")
     threshold: float = Field(default=0.9, description="Minimum (maximum for logloss) metric value.")
+    min_gain_over_champion: float = Field(
+        default=-0.005,
+        ge=-1.0,
+        le=1.0,
+        description="The challenger's metric minus the champion's (reversed for logloss) must be at least this.",
+    )
     hyperparameters: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_HYPERPARAMETERS))
     instances: InstanceSettings = Field(default_factory=InstanceSettings)
     data_capture_percentage: int = Field(default=100, ge=0, le=100)
@@ -78,6 +216,7 @@ class PipelineConfig(_Strict):
     quiet_window_seconds: int = Field(
         default=60, ge=0, le=3600, description="Uploads within this quiet time coalesce into one run."
     )
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
     @field_validator("hyperparameters")
     @classmethod
@@ -114,17 +253,35 @@ class ModelOverrides(_Strict):
     data_capture_percentage: int | None = Field(default=None, ge=0, le=100)
     max_runtime_seconds: int | None = Field(default=None, ge=60, le=86400)
     quiet_window_seconds: int | None = Field(default=None, ge=0, le=3600)
+    min_gain_over_champion: float | None = None
+    rollout: dict[str, Any] | None = Field(
+        default=None, description="Fields of RolloutSettings to change; nested sections merge key by key."
+    )
 
     def apply_to(self, base: PipelineConfig) -> PipelineConfig:
         """Return `base` with every field this document sets replaced (hyperparameters merged)."""
-        changes = self.model_dump(exclude_none=True, exclude={"hyperparameters", "instances"})
+        changes = self.model_dump(exclude_none=True, exclude={"hyperparameters", "instances", "rollout"})
         if self.hyperparameters is not None:
             merged = dict(base.hyperparameters)
             merged.update({key: _hyperparameter_string(v) for key, v in self.hyperparameters.items()})
             changes["hyperparameters"] = merged
         if self.instances is not None:
             changes["instances"] = base.instances.model_copy(update=self.instances.model_dump(exclude_none=True))
+        if self.rollout is not None:
+            changes["rollout"] = _merged(base.rollout.model_dump(), self.rollout)
         return PipelineConfig.model_validate({**base.model_dump(), **changes})
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` applied, nested objects merged key by key (unknown keys are kept, so the
+    model's validation names them)."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _hyperparameter_string(value: str | int | float) -> str:
@@ -132,6 +289,16 @@ def _hyperparameter_string(value: str | int | float) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# Emulated or real seconds between two looks at an endpoint during an update (the state machine's Wait).
+ENDPOINT_POLL_SECONDS = 30
+# The state machine's TimeoutSeconds: the longest debounce, jobs and the longest rollout fit in it.
+EXECUTION_TIMEOUT_SECONDS = 12 * 3600
+# How long a rollout may take at most (bakes and endpoint updates), checked when a config is read.
+MAX_ROLLOUT_SECONDS = 6 * 3600
+# How long a rollback waits, at least, for the endpoint to accept the champion back.
+RESTORE_PATIENCE_SECONDS = 2 * 3600
 
 
 TriggerKind = Literal["s3_upload", "drift_alarm", "monitoring_violation"]
@@ -144,6 +311,9 @@ class TriggerInfo(_Strict):
     event_id: str
     source: str = Field(description="The S3 object URI, alarm name or monitoring job name.")
     detail: str = ""
+    trigger_ids: tuple[str, ...] = Field(
+        default=(), description="The trigger-table ids the run was started for (a follow-up: its pending ones)."
+    )
 
 
 class DataLocation(_Strict):
@@ -181,6 +351,28 @@ class RunPaths(_Strict):
     def test(self) -> str:
         return f"{self.preprocessed}/test/"
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def champion_transform_output(self) -> str:
+        """The champion's batch transform of the same test split (champion/challenger evaluation)."""
+        return f"{self.transform_output}-champion"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def evaluation_report(self) -> str:
+        """Both models' metrics and the gate's decision, as JSON (the registry's ModelQuality statistics)."""
+        return f"{self.transform_output}-report.json"
+
+
+class ConsumedTrigger(_Strict):
+    """A trigger a run consumed: in the claim's result, the execution output and the notifications."""
+
+    trigger_id: str
+    kind: str
+    source: str = Field(description="The S3 object URI, alarm name or monitoring job name.")
+    event_id: str
+    received_at: float = Field(description="When the trigger table recorded it (epoch seconds).")
+
 
 class ClaimState(_Strict):
     """The debounce loop's state: the newest trigger sequence seen and how many quiet waits passed."""
@@ -188,11 +380,55 @@ class ClaimState(_Strict):
     seen_seq: int = 0
     round: int = 0
     settled: bool = False
-    triggers: tuple[str, ...] = ()
+    triggers: tuple[ConsumedTrigger, ...] = Field(default=(), description="The first 200 consumed triggers.")
+    consumed: int = Field(default=0, description="How many triggers the run consumed.")
+
+
+class Champion(BaseModel):
+    """The model serving the endpoint when the run looked (every field empty when there is no endpoint)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    exists: bool = False
+    endpoint_config_name: str = ""
+    variant_name: str = ""
+    model_name: str = ""
+    model_data_url: str = ""
+    instance_type: str = ""
+    instance_count: int = 0
+    model_package_arn: str = ""
+    registry_consistent: bool = True
+    note: str = ""
+
+
+class RegistryEntry(_Strict):
+    """The run's model version in the model registry (empty until RegisterModel)."""
+
+    model_package_arn: str = ""
+    version: int = 0
+    group: str = ""
+
+
+class RolloutGuards(_Strict):
+    """The challenger's alarms and, for blue/green, the DeploymentConfig that lists them."""
+
+    alarm_names: tuple[str, ...] = ()
+    deployment_config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Rollback(_Strict):
+    """Why the rollout was undone: `alarm`, `mismatch` (SageMaker rolled back), `failed`, `timeout`, `error`."""
+
+    kind: str = ""
+    reason: str = ""
 
 
 class RetrainingRequest(_Strict):
-    """The Step Functions execution input of one retraining run."""
+    """The Step Functions execution input of one retraining run.
+
+    The fields after `claim` are the run's own state, filled in as it goes; they are present from the
+    start so that every step (the failure and rollback paths included) can read them.
+    """
 
     run_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,48}$")
     model_name: str = Field(pattern=MODEL_NAME_PATTERN)
@@ -203,6 +439,35 @@ class RetrainingRequest(_Strict):
     config: PipelineConfig
     paths: RunPaths
     claim: ClaimState = Field(default_factory=ClaimState)
+    champion: Champion = Field(default_factory=Champion)
+    registry: RegistryEntry = Field(default_factory=RegistryEntry)
+    guards: RolloutGuards = Field(default_factory=RolloutGuards)
+    rollback: Rollback = Field(default_factory=Rollback)
+    switch: dict[str, Any] = Field(default_factory=dict, description="The last endpoint update call's answer.")
+    failure: dict[str, Any] = Field(default_factory=dict, description="The failed step's name -> its error.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def rollout_plan(self) -> dict[str, Any]:
+        """What the state machine's rollout loops read: the weights of each canary step (challenger's
+        share in %, champion's the rest) and how many endpoint polls make a timeout."""
+        rollout = self.config.rollout
+        blue_green = rollout.blue_green
+        blue_green_seconds = blue_green.max_execution_timeout_seconds + blue_green.termination_wait_seconds
+        return {
+            "steps": [{"challenger": step, "champion": 100 - step} for step in rollout.canary_steps],
+            "step_count": len(rollout.canary_steps),
+            "max_update_polls": max(2, rollout.update_timeout_seconds // ENDPOINT_POLL_SECONDS),
+            "max_blue_green_polls": max(
+                2, (blue_green_seconds + rollout.update_timeout_seconds) // ENDPOINT_POLL_SECONDS
+            ),
+            # Bringing the champion back is worth waiting for: an update still running must finish first.
+            "max_restore_polls": max(2 * rollout.update_timeout_seconds, RESTORE_PATIENCE_SECONDS)
+            // ENDPOINT_POLL_SECONDS,
+            "model_package_group": self.endpoint_name,
+            "canary_config": f"{self.run_id}-canary",
+            "live_config": f"{self.run_id}-live",
+        }
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -6,9 +6,9 @@ import os
 from functools import cache
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from retrainer.pipeline_config import InstanceSettings, Metric, PipelineConfig
+from retrainer.pipeline_config import InstanceSettings, Metric, PipelineConfig, RolloutSettings, RolloutStrategy
 
 
 class _Settings(BaseModel):
@@ -43,6 +43,10 @@ class PipelineDefaults(_Settings):
     max_runs_per_day: int = Field(default=10, alias="MAX_RUNS_PER_DAY", ge=1)
     promotion_cooldown_seconds: int = Field(default=0, alias="PROMOTION_COOLDOWN_SECONDS", ge=0)
     notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    min_gain_over_champion: float = Field(default=-0.005, alias="MIN_GAIN_OVER_CHAMPION")
+    rollout_strategy: RolloutStrategy = Field(default="weights", alias="ROLLOUT_STRATEGY")
+    canary_steps: str = Field(default="10,50,100", alias="CANARY_STEPS")
+    canary_bake_seconds: int = Field(default=600, alias="CANARY_BAKE_SECONDS")
 
     @field_validator("data_prefix")
     @classmethod
@@ -65,7 +69,24 @@ class PipelineDefaults(_Settings):
                 transform_instance_type=self.transform_instance_type,
                 endpoint_instance_type=self.endpoint_instance_type,
             ),
+            min_gain_over_champion=self.min_gain_over_champion,
+            rollout=RolloutSettings(
+                strategy=self.rollout_strategy,
+                canary_steps=tuple(int(step) for step in self.canary_steps.split(",") if step.strip()),
+                bake_seconds=self.canary_bake_seconds,
+                alarm_check_seconds=min(60, max(10, self.canary_bake_seconds)),
+            ),
         )
+
+    @model_validator(mode="after")
+    def _stack_defaults_make_a_config(self) -> PipelineDefaults:
+        """Stack Parameters that cannot make a valid configuration fail at cold start, naming the field."""
+        try:
+            self.pipeline_config()
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"the stack's pipeline defaults are invalid: {problems}") from None
+        return self
 
 
 class StartRetrainingSettings(PipelineDefaults):
@@ -97,3 +118,10 @@ class PublishJobCodeSettings(_Settings):
 def load(settings_type: type[_S]) -> _S:
     """Read a function's settings once per container."""
     return settings_type.from_environment()
+
+
+class ManageRolloutSettings(_Settings):
+    """manage_rollout: the rollout's decisions (champion, registry, alarms, verification, rollback)."""
+
+    stack_name: str = Field(alias="STACK_NAME")
+    data_key_arn: str = Field(default="", alias="DATA_KEY_ARN")

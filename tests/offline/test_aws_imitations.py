@@ -18,54 +18,10 @@ import pytest
 
 from retrainer_offline.jobs import JobFailed, apply_filter, validate_hyperparameters
 from retrainer_offline.runtime import OfflineRuntime
+from tests.offline.conftest import ROLE, XGBOOST
+from tests.offline.conftest import wait_for_job as _wait
 
-ROLE = "arn:aws:iam::123456789012:role/sagemaker"
-XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-
-
-def _wait(describe: Any, field: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = describe()
-        if job[field] not in {"InProgress", "Stopping"} or time.monotonic() > deadline:
-            return job
-        time.sleep(0.02)
-
-
-@pytest.fixture(scope="module")
-def bucket(runtime: OfflineRuntime) -> str:
-    return runtime.output("ArtifactsBucketName")
-
-
-@pytest.fixture(scope="module")
-def trained(runtime: OfflineRuntime, bucket: str) -> dict[str, Any]:
-    """A small training job on separable data, label first, no header (§3 CSV layout)."""
-    s3 = runtime.client("s3")
-    rows = [f"{i % 2},{(i % 2) * 5 + (i % 7) * 0.1},{i % 3}" for i in range(200)]
-    for channel in ("train", "validation"):
-        s3.put_object(Bucket=bucket, Key=f"t/{channel}/part.csv", Body="\n".join(rows).encode())
-    sm = runtime.client("sagemaker")
-    sm.create_training_job(
-        TrainingJobName="pinned-train",
-        AlgorithmSpecification={"TrainingImage": XGBOOST, "TrainingInputMode": "File"},
-        RoleArn=ROLE,
-        HyperParameters={"num_round": "5", "objective": "binary:logistic", "eval_metric": "auc", "max_depth": "2"},
-        InputDataConfig=[
-            {
-                "ChannelName": c,
-                "ContentType": "text/csv",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/t/{c}/"}},
-            }
-            for c in ("train", "validation")
-        ],
-        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5},
-        StoppingCondition={"MaxRuntimeInSeconds": 600},
-    )
-    first = sm.describe_training_job(TrainingJobName="pinned-train")
-    job = _wait(lambda: sm.describe_training_job(TrainingJobName="pinned-train"), "TrainingJobStatus")
-    return {"first": first, "job": job}
 
 
 def test_training_job_goes_in_progress_then_completed(trained: dict[str, Any]) -> None:
@@ -477,6 +433,34 @@ def test_wait_states_run_on_the_scaled_clock(runtime: OfflineRuntime) -> None:
     execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     report = runtime.follow(execution, timeout=30)
     assert report.status == "SUCCEEDED" and time.monotonic() - started < 10
+
+
+def test_aws_sdk_sagemaker_errors_carry_the_names_aws_gives_them(runtime: OfflineRuntime) -> None:
+    """Step Functions developer guide, "Handling errors in ... AWS SDK integrations": an aws-sdk task's error is
+    `<Service>.<Exception>`, and an error the SDK does not model is `<Service>.<Service>Exception` - here
+    `SageMaker.SageMakerException` for a ValidationException (moto says `sagemaker.sagemakerException`)."""
+    sfn = runtime.client("stepfunctions")
+    definition = {
+        "StartAt": "Shift",
+        "States": {
+            "Shift": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sagemaker:updateEndpointWeightsAndCapacities",
+                "Parameters": {
+                    "EndpointName": "no-such-endpoint",
+                    "DesiredWeightsAndCapacities": [{"VariantName": "v", "DesiredWeight": 1}],
+                },
+                "Catch": [{"ErrorEquals": ["SageMaker.SageMakerException"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    arn = sfn.create_state_machine(name="pinned-sdk-errors", roleArn=ROLE, definition=json.dumps(definition))[
+        "stateMachineArn"
+    ]
+    report = runtime.follow(sfn.start_execution(stateMachineArn=arn)["executionArn"], timeout=30)
+    assert report.status == "SUCCEEDED" and [s.name for s in report.states] == ["Shift", "Caught"]
 
 
 def test_tls_only_bucket_policy_lets_https_requests_through(runtime: OfflineRuntime) -> None:

@@ -64,6 +64,7 @@ def _reset_caches() -> None:
         composition.sfn_client,
         composition.dynamodb_client,
         composition.sagemaker_client,
+        composition.handled_triggers,
     ):
         factory.cache_clear()
 

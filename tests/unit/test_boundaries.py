@@ -17,3 +17,39 @@ def test_deployed_code_does_not_import_the_emulator(path) -> None:  # type: igno
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not imported & {"moto", "retrainer_offline", "stepfunctions", "sagemaker"}
+
+
+TRIGGER_HANDLERS = ["start_retraining", "monitor_violation", "coordinate_runs"]
+
+
+@pytest.mark.parametrize("handler", TRIGGER_HANDLERS)
+def test_trigger_handlers_import_without_the_xray_sdk_or_boto3(handler: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # Given a fresh interpreter, as a Lambda cold start has
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("shared", "sagemaker_jobs", "."))}
+    code = f"import sys, functions.{handler}.app; print(sorted({{m.split('.')[0] for m in sys.modules}}))"
+    # When the handler module is imported
+    loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    # Then neither the X-Ray SDK (what building a Tracer imports) nor boto3 was: they load at the first call
+    assert "'aws_xray_sdk'" not in loaded and "'boto3'" not in loaded
+
+
+def test_the_lazy_tracer_traces_from_the_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools import Tracer
+
+    from retrainer.tracing import LazyTracer
+
+    # Given a handler wrapped by a LazyTracer (tracing disabled here, as outside Lambda)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    lazy = LazyTracer()
+    calls: list[dict[str, str]] = []
+    handler = lazy.capture_lambda_handler(lambda event, context: calls.append(event) or {"ok": "yes"})
+    assert lazy.tracer is None
+    # When it is invoked twice
+    answers = [handler({"n": "1"}, None), handler({"n": "2"}, None)]
+    # Then a Powertools Tracer was built once, at the first call, and the handler ran inside it each time
+    assert isinstance(lazy.tracer, Tracer)
+    assert answers == [{"ok": "yes"}, {"ok": "yes"}] and calls == [{"n": "1"}, {"n": "2"}]

@@ -43,9 +43,13 @@ def subscribed(stack: Stack) -> None:
     boto3.client("sns").subscribe(TopicArn=ENVIRONMENT["NOTIFICATION_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
 
 
-def finish_run(context: FakeContext, run_id: str, outcome: str = "deployed") -> dict[str, Any]:
-    coordinate.lambda_handler({**CLAIM, "run_id": run_id, "seen_seq": 10_000}, context)
-    return coordinate.lambda_handler({**RELEASE, "run_id": run_id, "outcome": outcome}, context)
+def finish_run(stack: Stack, context: FakeContext, run_id: str, outcome: str = "deployed") -> dict[str, Any]:
+    """The run claims its trigger after a quiet window, then ends with `outcome` and releases the model."""
+    execution = next(e for e in stack.executions() if e["name"] == run_id)
+    seen = json.loads(execution["input"])["claim"]["seen_seq"]
+    model = run_id.rpartition("-")[0]
+    coordinate.lambda_handler({**CLAIM, "model_name": model, "run_id": run_id, "seen_seq": seen}, context)
+    return coordinate.lambda_handler({**RELEASE, "model_name": model, "run_id": run_id, "outcome": outcome}, context)
 
 
 def test_over_the_daily_budget_a_trigger_is_deferred_notified_once_and_kept(
@@ -56,7 +60,7 @@ def test_over_the_daily_budget_a_trigger_is_deferred_notified_once_and_kept(
     for n in range(3):
         stack.upload(f"incoming/churn/part-{n}.csv")
     first = start.lambda_handler(upload_event(0), context)
-    finish_run(context, first["run_id"], outcome="failed")
+    finish_run(stack, context, first["run_id"], outcome="failed")
     # When two more uploads arrive the same day
     results = [start.lambda_handler(upload_event(n), context) for n in (1, 2)]
     # Then both are deferred, one notice says why, no run starts, and both triggers are still pending
@@ -76,7 +80,7 @@ def test_the_scheduled_sweep_starts_deferred_triggers_once_the_budget_allows(
     for n in range(2):
         stack.upload(f"incoming/churn/part-{n}.csv")
     first = start.lambda_handler(upload_event(0), context)
-    finish_run(context, first["run_id"], outcome="failed")
+    finish_run(stack, context, first["run_id"], outcome="failed")
     assert start.lambda_handler(upload_event(1), context)["status"] == "deferred"
     # When the budget is raised (or a new day begins) and the scheduled sweep runs
     monkeypatch.setenv("MAX_RUNS_PER_DAY", "5")
@@ -96,7 +100,39 @@ def test_cooldown_after_a_promotion_defers_the_next_trigger(
     for n in range(2):
         stack.upload(f"incoming/churn/part-{n}.csv")
     first = start.lambda_handler(upload_event(0), context)
-    finish_run(context, first["run_id"], outcome="deployed")
+    finish_run(stack, context, first["run_id"], outcome="deployed")
     later = start.lambda_handler(upload_event(1), context)
     assert later["status"] == "deferred"
     assert len(stack.executions()) == 1
+
+
+def test_the_sweep_starts_other_models_when_one_has_an_invalid_config(
+    stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two models that used today's budget of one run, and whose next uploads were deferred
+    monkeypatch.setenv("MAX_RUNS_PER_DAY", "1")
+    for model in ("churn", "fraud"):
+        events = [upload_event(n) for n in (0, 1)]
+        for event in events:
+            event["id"] = f"{model}-{event['id']}"
+            event["detail"]["object"]["key"] = event["detail"]["object"]["key"].replace("/churn/", f"/{model}/")
+        first = start.lambda_handler(events[0], context)
+        finish_run(stack, context, first["run_id"], outcome="failed")
+        assert start.lambda_handler(events[1], context)["status"] == "deferred"
+    # And churn's configuration document became invalid meanwhile
+    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=json.dumps({"metric": "rmse"}))
+    # When the budget allows again and the sweep runs
+    monkeypatch.setenv("MAX_RUNS_PER_DAY", "5")
+    coordinate.settings.load.cache_clear()
+    swept = coordinate.lambda_handler(SWEEP, context)
+    # Then fraud's follow-up starts, churn's problem is reported, and churn's trigger still waits (unlocked)
+    assert list(swept["started"]) == ["fraud"]
+    assert "InvalidModelConfig" in swept["problems"]["churn"]
+    assert sorted(e["name"].split("-")[0] for e in stack.executions()) == ["churn", "fraud", "fraud"]
+    pending = [i for i in stack.ledger() if i["sk"]["S"].startswith("trigger#") and i["status"]["S"] == "pending"]
+    assert sorted(i["pk"]["S"] for i in pending) == ["model#churn", "model#fraud"]  # fraud's run claims its own
+    states = {i["pk"]["S"]: i for i in stack.ledger() if i["sk"]["S"] == "state"}
+    assert (
+        "run_id" not in states["model#churn"]
+        and states["model#fraud"]["run_id"]["S"] == swept["started"]["fraud"].rsplit(":", 1)[1]
+    )

@@ -74,3 +74,65 @@ def test_one_class_only_cannot_be_evaluated(stack: Stack, context: FakeContext) 
 def test_bad_payload_is_an_evaluation_error_the_state_machine_catches(stack: Stack, context: FakeContext) -> None:
     with pytest.raises(EvaluationDataError, match="invalid evaluation request"):
         app.lambda_handler({"metric": "auc"}, context)
+
+
+CHAMPION_PREFIX = "runs/churn/churn-5d41402abc4b/evaluation-champion/"
+
+
+def _write_champion_output(stack: Stack, labels: list[int], scores: list[float]) -> dict[str, object]:
+    body = "".join(f"{label},{score}\n" for label, score in zip(labels, scores, strict=True))
+    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key=f"{CHAMPION_PREFIX}test.csv.out", Body=body)
+    return {"evaluated": True, "output": f"s3://{stack.artifacts_bucket}/{CHAMPION_PREFIX}", "reason": ""}
+
+
+def test_challenger_must_not_trail_the_champion_by_more_than_the_margin(stack: Stack, context: FakeContext) -> None:
+    # Given the challenger's known scores (AUC 0.88) and a champion scoring the same rows perfectly (AUC 1.0)
+    _write_transform_output(stack, LABELS, SCORES)
+    perfect = [0.9 if label else 0.1 for label in LABELS]
+    champion = _write_champion_output(stack, LABELS, perfect)
+    # When both are evaluated with a threshold the challenger clears
+    result = app.lambda_handler({**SAMPLE, "threshold": 0.8, "champion": champion}, context)
+    # Then the gate fails on the comparison, with both metric sets and the reason
+    assert result["passed"] is False
+    assert result["champion"]["metrics"]["auc"] == 1.0 and result["metrics"]["auc"] == pytest.approx(0.88)
+    assert result["gain"] == pytest.approx(-0.12)
+    assert "champion auc 1.0000, gain -0.1200 (at least -0.0050 needed: FAILED)" in result["verdict"]
+
+
+def test_a_challenger_as_good_as_the_champion_within_the_margin_passes(stack: Stack, context: FakeContext) -> None:
+    _write_transform_output(stack, LABELS, SCORES)
+    champion = _write_champion_output(stack, LABELS, SCORES)
+    result = app.lambda_handler({**SAMPLE, "threshold": 0.8, "champion": champion}, context)
+    assert result["passed"] is True and result["gain"] == 0.0
+    # And a stricter margin (the challenger must be better) rejects the tie
+    strict = app.lambda_handler(
+        {**SAMPLE, "threshold": 0.8, "champion": champion, "min_gain_over_champion": 0.01}, context
+    )
+    assert strict["passed"] is False
+
+
+def test_for_logloss_the_lower_challenger_gains(stack: Stack, context: FakeContext) -> None:
+    _write_transform_output(stack, LABELS, SCORES)
+    worse = [0.6 if label else 0.4 for label in LABELS]
+    champion = _write_champion_output(stack, LABELS, worse)
+    result = app.lambda_handler({**SAMPLE, "metric": "logloss", "threshold": 1.0, "champion": champion}, context)
+    assert result["gain"] > 0 and result["passed"] is True
+
+
+def test_a_champion_that_could_not_score_leaves_the_threshold_alone(stack: Stack, context: FakeContext) -> None:
+    _write_transform_output(stack, LABELS, SCORES)
+    champion = {"evaluated": False, "output": "", "reason": "the champion could not score the test split: shape"}
+    result = app.lambda_handler({**SAMPLE, "threshold": 0.8, "champion": champion}, context)
+    assert result["passed"] is True and result["champion"] is None
+    assert "no champion comparison: the champion could not score the test split" in result["verdict"]
+
+
+def test_the_evaluation_report_is_written_for_the_registry(stack: Stack, context: FakeContext) -> None:
+    import json
+
+    _write_transform_output(stack, LABELS, SCORES)
+    report = f"s3://{stack.artifacts_bucket}/runs/churn/churn-5d41402abc4b/evaluation-report.json"
+    result = app.lambda_handler({**SAMPLE, "report_uri": report}, context)
+    key = report.split("/", 3)[3]
+    written = json.loads(stack.s3.get_object(Bucket=stack.artifacts_bucket, Key=key)["Body"].read())
+    assert written["metrics"] == result["metrics"] and written["verdict"] == result["verdict"]

@@ -123,22 +123,18 @@ class _Starter:
 class _FreeLedger:
     """A ledger with no run in progress: every trigger is new and the lock is free."""
 
-    def record(self, model_name: str, trigger_id: str, item: dict[str, str]) -> Any:
+    def record(self, model_name: str, trigger_id: str, item: dict[str, str], version: Any = None) -> Any:
         from retrainer.ports import RecordedTrigger
 
-        return RecordedTrigger(trigger_id=trigger_id, seq=1, status="pending", attributes=item)
+        return RecordedTrigger(trigger_id=trigger_id, status="pending", attributes=item)
 
-    def acquire(self, model_name: str, run_id: str, ttl_seconds: int) -> bool:
+    def model_state(self, model_name: str, day: str) -> Any:
+        from retrainer.ports import ModelState
+
+        return ModelState(lock_holder=None, lock_expires_at=0.0, runs_today=0, last_promotion=None)
+
+    def acquire(self, model_name: str, run_id: str, ttl_seconds: int, day: str, max_runs: int) -> bool:
         return True
-
-    def runs_started(self, model_name: str, day: str) -> int:
-        return 0
-
-    def count_run(self, model_name: str, day: str) -> None:
-        return None
-
-    def last_promotion(self, model_name: str) -> float | None:
-        return None
 
 
 def test_event_without_exit_message_is_confirmed_with_describe() -> None:

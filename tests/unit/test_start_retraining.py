@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from functions.start_retraining import app
+from retrainer import composition
 from retrainer.errors import InvalidModelConfig
 from tests.unit.conftest import FakeContext, Stack, load_event
 
@@ -44,7 +45,7 @@ def test_sample_upload_starts_one_run_on_the_whole_model_folder(stack: Stack, co
     items = {item["sk"]["S"]: item for item in stack.ledger()}
     trigger = items[f"trigger#{result['run_id'].removeprefix('churn-')}"]
     assert trigger["status"]["S"] == "pending" and trigger["trigger_source"]["S"].endswith(KEY)
-    assert items["lock"]["run_id"]["S"] == result["run_id"]
+    assert items["state"]["run_id"]["S"] == result["run_id"]
 
 
 def test_redelivered_event_starts_nothing_new(stack: Stack, context: FakeContext) -> None:
@@ -160,8 +161,16 @@ def test_unexpected_events_are_rejected_with_a_reason_and_start_nothing(
     assert stack.executions() == []
 
 
-def test_model_without_data_is_rejected(stack: Stack, context: FakeContext) -> None:
-    # Given no CSV in the churn folder (the object was deleted after the event)
+def test_an_upload_event_is_proof_of_data_and_the_bucket_is_not_listed(stack: Stack, context: FakeContext) -> None:
+    # Given the announced object is already gone again (deleted right after the upload)
+    listed: list[str] = []
+    composition.s3_client().meta.events.register(
+        "before-call.s3.ListObjectsV2", lambda **kwargs: listed.append(kwargs["params"]["Prefix"])
+    )
+    # When its "Object Created" event arrives
     result = app.lambda_handler(SAMPLE, context)
-    assert result == {"status": "rejected", "reason": "the model has no non-empty CSV under its data folder"}
-    assert stack.executions() == []
+    # Then the event itself (a non-empty CSV under the model's folder) is the proof: the run starts and
+    # the bucket is never listed (a folder emptied since then fails the run at Preprocess, before training)
+    assert result["status"] == "started"
+    assert listed == []
+    assert len(stack.executions()) == 1

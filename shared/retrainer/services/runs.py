@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,7 +22,15 @@ from retrainer.pipeline_config import (
     RunPaths,
     TriggerInfo,
 )
-from retrainer.ports import ConfigStore, DataCatalog, Notifier, TriggerLedger, WorkflowStarter
+from retrainer.ports import (
+    ConfigStore,
+    DataCatalog,
+    ModelState,
+    Notifier,
+    ObjectVersion,
+    TriggerLedger,
+    WorkflowStarter,
+)
 from retrainer.settings import PipelineDefaults
 
 logger = Logger(child=True)
@@ -30,8 +40,9 @@ logger = Logger(child=True)
 MAX_EXECUTION_INPUT_BYTES = 256 * 1024
 
 
-# A lock outlives its run only if the run died without releasing it (the state machine's timeout).
-LOCK_TTL_SECONDS = 6 * 3600 + 600
+# A lock outlives its run only if the run died without releasing it and the "run ended" rule could not
+# free it either: it must outlast the state machine's TimeoutSeconds (12 h).
+LOCK_TTL_SECONDS = 12 * 3600 + 600
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,33 @@ class RunOutcome:
     execution_arn: str
 
 
+class HandledTriggers:
+    """Triggers this container already brought to a durable outcome, so a redelivery costs no AWS call.
+
+    Once a trigger's handling returned (it started its run, or it is recorded pending behind a run that
+    will claim it or hand it to its follow-up, or deferred for the sweep), handling it again can change
+    nothing: a redelivered event whose trigger is here is a duplicate. Only successful handling is
+    remembered (a failed attempt is retried in full), in memory, per container, for the newest
+    `capacity` triggers; other containers, and this one after a cold start, ask the trigger table.
+    """
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._capacity = capacity
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._seen
+
+    def add(self, run_id: str) -> None:
+        with self._lock:
+            self._seen[run_id] = None
+            self._seen.move_to_end(run_id)
+            while len(self._seen) > self._capacity:
+                self._seen.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class Adapters:
     """The ports a trigger needs, passed in from the composition root."""
@@ -53,6 +91,7 @@ class Adapters:
     ledger: TriggerLedger
     starter: WorkflowStarter
     notifier: Notifier | None = None
+    handled: HandledTriggers | None = None
 
 
 def resolve_config(model_name: str, defaults: PipelineDefaults, store: ConfigStore) -> PipelineConfig:
@@ -102,13 +141,17 @@ def build_request(
     )
 
 
-def check_model(model_name: str, defaults: PipelineDefaults, adapters: Adapters) -> None:
+def check_model(model_name: str, defaults: PipelineDefaults, adapters: Adapters, *, list_data: bool = True) -> None:
+    """A valid model name, and (unless the trigger itself proves it, as an S3 upload of a non-empty CSV
+    under the model's folder does) at least one non-empty CSV in the model's data folder."""
     if not naming.is_valid_model_name(model_name):
         raise EventRejected(
             "model folder name is not a valid model name "
             "(lowercase letters, digits and single hyphens, at most 32 characters)",
             model_name=model_name,
         )
+    if not list_data:
+        return
     prefix = naming.model_data_prefix(defaults.data_prefix, model_name)
     if not adapters.data_catalog.has_csv(defaults.data_bucket, prefix):
         raise EventRejected(
@@ -125,15 +168,21 @@ def prepare_and_start(
     identity: tuple[str, ...],
     defaults: PipelineDefaults,
     adapters: Adapters,
+    version: ObjectVersion | None = None,
 ) -> RunOutcome:
     """Record the trigger once; start a run unless one is running for the model (then it waits, pending).
 
     A running model's pending triggers are consumed by its debounce (same run) or by the follow-up
     run its end starts, so an accepted trigger is never dropped and never starts a second run.
+    An S3 trigger passes its object's `version` (sequencer): the upload event itself proves the model
+    folder holds a non-empty CSV, so the bucket is not listed, and an event older than one already
+    seen for the same object is rejected as late.
     """
-    check_model(model_name, defaults, adapters)
-    config = resolve_config(model_name, defaults, adapters.config_store)
+    check_model(model_name, defaults, adapters, list_data=trigger.kind != "s3_upload")
     trigger_id = naming.run_id(model_name, *identity).removeprefix(f"{model_name}-")
+    run_id = f"{model_name}-{trigger_id}"
+    if adapters.handled is not None and adapters.handled.seen(run_id):
+        return _outcome("duplicate", run_id, model_name, defaults, trigger)
     recorded = adapters.ledger.record(
         model_name,
         trigger_id,
@@ -144,20 +193,29 @@ def prepare_and_start(
             "correlation_id": trigger.event_id,
             "event_id": trigger.event_id,
         },
+        version,
     )
-    run_id = f"{model_name}-{trigger_id}"
+    if recorded.late:
+        raise EventRejected(
+            "an event with a newer sequencer was already seen for this object (late delivery)",
+            sequencer=version.sequencer if version else "",
+            source=trigger.source,
+        )
     if recorded.redelivered and recorded.status != "pending":
-        return _outcome("duplicate", run_id, model_name, defaults, trigger)
-    return start_if_free(
-        model_name=model_name,
-        run_id=run_id,
-        trigger=trigger,
-        seq=recorded.seq,
-        defaults=defaults,
-        adapters=adapters,
-        config=config,
-        redelivered=recorded.redelivered,
-    )
+        outcome = _outcome("duplicate", run_id, model_name, defaults, trigger)
+    else:
+        outcome = start_if_free(
+            model_name=model_name,
+            run_id=run_id,
+            trigger=trigger.model_copy(update={"trigger_ids": (trigger_id,)}),
+            seq=recorded.seq,
+            defaults=defaults,
+            adapters=adapters,
+            redelivered=recorded.redelivered,
+        )
+    if adapters.handled is not None:
+        adapters.handled.add(run_id)
+    return outcome
 
 
 def start_if_free(
@@ -168,13 +226,19 @@ def start_if_free(
     seq: int,
     defaults: PipelineDefaults,
     adapters: Adapters,
-    config: PipelineConfig,
     redelivered: bool = False,
 ) -> RunOutcome:
-    """Take the model's lock and start the run named `run_id`, or leave the trigger pending."""
+    """Take the model's lock and start the run named `run_id`, or leave the trigger pending.
+
+    One consistent read of the model's state decides deferred (cost guard) or pending (another run holds
+    the lock) without writing; only a trigger that may start resolves the model's configuration and
+    tries the conditional lock write, which stays the guard against two triggers racing.
+    """
     now = time.time()
     day = time.strftime("%Y-%m-%d", time.gmtime(now))
-    deferral = cost_guard(model_name, defaults, adapters, now, day)
+    state = adapters.ledger.model_state(model_name, day)
+    already_ours = state.lock_holder == run_id and state.lock_expires_at >= now
+    deferral = None if already_ours else cost_guard(state, defaults, now)
     if deferral is not None:
         if adapters.ledger.first_deferral(model_name, day, deferral) and adapters.notifier is not None:
             adapters.notifier.publish(
@@ -185,11 +249,21 @@ def start_if_free(
             )
         logger.warning("trigger deferred: " + deferral, extra={"model_name": model_name, "run_id": run_id})
         return RunOutcome(status="deferred", run_id=run_id, model_name=model_name, execution_arn="")
-    if not adapters.ledger.acquire(model_name, run_id, LOCK_TTL_SECONDS):
+    if state.locked_by_other(run_id, now):
         return _outcome("duplicate" if redelivered else "pending", run_id, model_name, defaults, trigger)
-    adapters.ledger.count_run(model_name, day)
+    config = resolve_config(model_name, defaults, adapters.config_store)
+    if not already_ours and not adapters.ledger.acquire(
+        model_name, run_id, LOCK_TTL_SECONDS, day, defaults.max_runs_per_day
+    ):
+        return _outcome("duplicate" if redelivered else "pending", run_id, model_name, defaults, trigger)
     request = build_request(
-        model_name=model_name, trigger=trigger, identity=(), defaults=defaults, config=config, run_id=run_id, seq=seq
+        model_name=model_name,
+        trigger=trigger,
+        identity=(),
+        defaults=defaults,
+        config=config,
+        run_id=run_id,
+        seq=seq,
     )
     payload = request.model_dump_json()
     if len(payload.encode("utf-8")) > MAX_EXECUTION_INPUT_BYTES:
@@ -203,6 +277,12 @@ def start_if_free(
         raise
     # A redelivered trigger restarts the same execution name: Step Functions answers with the existing
     # execution (same name and input) or ExecutionAlreadyExists; either way nothing new runs.
+    if started.already_existed and not already_ours:
+        # The lock was free, so the execution of that name is not running its course: it ended (names stay
+        # taken for 90 days). Holding the lock for it would block the model until the lock expires; the
+        # trigger stays pending for the next trigger, follow-up or sweep, which start under new names.
+        adapters.ledger.release(model_name, run_id)
+        logger.warning("execution name already used by an ended run", extra={"run_id": run_id})
     status: Literal["started", "duplicate"] = "duplicate" if started.already_existed or redelivered else "started"
     logger.info(
         "retraining run " + status,
@@ -217,11 +297,11 @@ def start_if_free(
     return RunOutcome(status=status, run_id=run_id, model_name=model_name, execution_arn=started.execution_arn)
 
 
-def cost_guard(model_name: str, defaults: PipelineDefaults, adapters: Adapters, now: float, day: str) -> str | None:
+def cost_guard(state: ModelState, defaults: PipelineDefaults, now: float) -> str | None:
     """Why a new run may not start now (the trigger stays pending, deferred), or None."""
-    if adapters.ledger.runs_started(model_name, day) >= defaults.max_runs_per_day:
+    if state.runs_today >= defaults.max_runs_per_day:
         return f"the model already retrained {defaults.max_runs_per_day} times today (MaxRunsPerDay)"
-    promoted = adapters.ledger.last_promotion(model_name)
+    promoted = state.last_promotion
     if promoted is not None and now - promoted < defaults.promotion_cooldown_seconds:
         remaining = int(defaults.promotion_cooldown_seconds - (now - promoted))
         return f"a model was promoted {int(now - promoted)} s ago; cooldown ends in {remaining} s"

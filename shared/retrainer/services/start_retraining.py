@@ -8,6 +8,7 @@ from retrainer import naming
 from retrainer.errors import EventRejected
 from retrainer.events import S3ObjectCreatedEvent
 from retrainer.pipeline_config import TriggerInfo
+from retrainer.ports import ObjectVersion
 from retrainer.services.runs import Adapters, RunOutcome, prepare_and_start
 from retrainer.settings import PipelineDefaults
 
@@ -28,21 +29,19 @@ def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, a
     if model_name is None:
         raise EventRejected("object is not inside a model folder: upload to <prefix><model-name>/<file>.csv", **context)
     version = detail.object.version_id or detail.object.sequencer or detail.object.etag
-    if detail.object.sequencer and naming.is_valid_model_name(model_name):
+    ordering = None
+    if detail.object.sequencer:
         object_id = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:32]
-        if not adapters.ledger.is_newest(model_name, object_id, detail.object.sequencer):
-            raise EventRejected(
-                "an event with a newer sequencer was already seen for this object (late delivery)",
-                sequencer=detail.object.sequencer,
-                **context,
-            )
+        ordering = ObjectVersion(object_id=object_id, sequencer=detail.object.sequencer)
     trigger = TriggerInfo(kind="s3_upload", event_id=event.id, source=f"s3://{bucket}/{key}")
+    # The event itself proves a non-empty CSV in the model's folder (checked above): no listing.
     return prepare_and_start(
         model_name=model_name,
         trigger=trigger,
         identity=(bucket, key, version or ""),
         defaults=defaults,
         adapters=adapters,
+        version=ordering,
     )
 
 

@@ -1,0 +1,143 @@
+"""Step Functions' EventBridge events and execution timeout, which moto's interpreter lacks.
+
+- "Step Functions Execution Status Change": Standard workflows send one to the account's default
+  event bus whenever an execution's status changes (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
+  The shape follows the Step Functions developer guide, "EventBridge (CloudWatch Events) for Step
+  Functions execution status changes" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html):
+  `detail` carries executionArn, stateMachineArn, name, status, startDate and stopDate (epoch
+  milliseconds; stopDate null while RUNNING), input and output as JSON strings (output null unless
+  SUCCEEDED) with inputDetails/outputDetails `{"included": true}`, and error/cause (null unless the
+  execution failed); `resources` holds the execution ARN. moto never emits these, so a rule on them
+  (the stack's "run ended without release" rule) would never fire offline.
+- The state machine's top-level `TimeoutSeconds` counts on the scaled clock, like Wait states:
+  moto joins the execution's thread for that many wall seconds, so a 12-hour timeout could never be
+  reached offline. When it passes, the execution ends TIMED_OUT (moto's own handling).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import uuid
+from typing import Any
+
+from moto.events import models as events_models
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.program.program import Program
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.backend import execution as execution_module
+from moto.stepfunctions.parser.utils import TMP_THREADS
+
+from retrainer_offline import clock
+
+DETAIL_TYPE = "Step Functions Execution Status Change"
+
+
+def _epoch_ms(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    return int(float(value) * 1000)
+
+
+def status_change_event(execution: Any, status: str | None = None) -> dict[str, Any]:
+    """The EventBridge event Step Functions sends for `execution`'s current status (or `status`)."""
+    if status is None:
+        current = execution.exec_status
+        status = str(current.value if hasattr(current, "value") else current)
+    succeeded = status == "SUCCEEDED"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPE,
+        "source": "aws.states",
+        "account": execution.account_id,
+        "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": execution.region_name,
+        "resources": [execution.exec_arn],
+        "detail": {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": status,
+            "startDate": _epoch_ms(execution.start_date),
+            "stopDate": _epoch_ms(execution.stop_date) if status != "RUNNING" else None,
+            "input": json.dumps(execution.input_data, separators=(",", ":")),
+            "output": json.dumps(execution.output, separators=(",", ":")) if succeeded else None,
+            "inputDetails": {"included": True},
+            "outputDetails": {"included": True} if succeeded else None,
+            "error": execution.error,
+            "cause": execution.cause,
+        },
+    }
+
+
+def send(event: dict[str, Any]) -> None:
+    """Deliver to the rules of the account's default bus (AWS service events go there only)."""
+    backend = events_models.events_backends[event["account"]][event["region"]]
+    bus = backend.event_buses.get("default")
+    if bus is None:
+        return
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(event, transform_input=False)
+
+
+def _scaled_program_eval(self: Program, env: Environment) -> None:
+    """moto's Program.eval with the execution timeout waited on the scaled clock."""
+    timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
+    env.next_state_name = self.start_at.start_at_name
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            EvalComponent.eval(self, env)
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=run, daemon=True)
+    TMP_THREADS.append(worker)
+    worker.start()
+    if timeout is None:
+        finished.wait()
+    elif not clock.current().wait_event(finished, timeout) and not finished.is_set():
+        env.set_timed_out()
+
+
+class ExecutionEventsPatch:
+    """Installed handle: executions send their status changes; the timeout runs on the scaled clock."""
+
+    def __init__(self) -> None:
+        communication = execution_module.BaseExecutionWorkerCommunication
+        self._terminated = communication.terminated
+        self._start = execution_module.Execution.start
+        self._eval = Program.eval
+        self.sent: list[dict[str, Any]] = []
+        original_terminated, original_start, patch = self._terminated, self._start, self
+
+        def terminated(comm: Any) -> None:
+            original_terminated(comm)
+            patch._emit(comm.execution)
+
+        def start(execution: Any) -> None:
+            patch._emit(execution, "RUNNING")  # before the worker runs: RUNNING always comes first
+            original_start(execution)
+
+        communication.terminated = terminated
+        execution_module.Execution.start = start
+        Program.eval = _scaled_program_eval
+
+    def _emit(self, execution: Any, status: str | None = None) -> None:
+        event = status_change_event(execution, status)
+        self.sent.append(event)
+        send(event)
+
+    def uninstall(self) -> None:
+        execution_module.BaseExecutionWorkerCommunication.terminated = self._terminated
+        execution_module.Execution.start = self._start
+        Program.eval = self._eval
+
+
+def install() -> ExecutionEventsPatch:
+    return ExecutionEventsPatch()

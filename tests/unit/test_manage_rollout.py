@@ -1,0 +1,428 @@
+"""manage_rollout: the rollout's decisions, on in-memory fakes of the ports (sample events from events/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+
+from functions.manage_rollout import app
+from retrainer.errors import EndpointBusy, EndpointConfigConflict, EndpointConfigExists, InvalidRolloutRequest
+from retrainer.ports import AlarmEvent, AlarmSpec, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
+from retrainer.services.rollout import RolloutAdapters, handle, parse_request
+from tests.unit.conftest import FakeContext, Stack, load_event
+
+ENDPOINT = "retrainer-churn"
+CHAMPION = "churn-9b71d224bd62"
+CHALLENGER = "churn-5d41402abc4b"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def _url(model: str) -> str:
+    return f"s3://artifacts/models/churn/{model}/output/model.tar.gz"
+
+
+@dataclass
+class FakeEndpoints:
+    """SageMaker endpoints as the rollout sees them; every change is recorded in `calls`."""
+
+    endpoints: dict[str, EndpointState] = field(default_factory=dict)
+    configs: dict[str, list[VariantSpec]] = field(default_factory=dict)
+    models: dict[str, ModelArtifact] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def describe(self, endpoint_name: str) -> EndpointState | None:
+        return self.endpoints.get(endpoint_name)
+
+    def model_artifact(self, model_name: str) -> ModelArtifact | None:
+        return self.models.get(model_name)
+
+    def config_variants(self, config_name: str) -> list[VariantSpec] | None:
+        return self.configs.get(config_name)
+
+    def create_config(self, config_name: str, variants: list[VariantSpec], data_capture: dict[str, Any]) -> None:
+        if config_name in self.configs:
+            raise EndpointConfigExists(config_name)
+        self.configs[config_name] = list(variants)
+        self.calls.append(("create_config", config_name))
+
+    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None:
+        self.calls.append(("set_weights", weights))
+
+    def switch_config(self, endpoint_name: str, config_name: str) -> None:
+        self.calls.append(("switch_config", config_name))
+
+    def delete_config(self, config_name: str) -> bool:
+        self.calls.append(("delete_config", config_name))
+        return self.configs.pop(config_name, None) is not None
+
+    def delete_model(self, model_name: str) -> None:
+        self.models.pop(model_name, None)
+        self.calls.append(("delete_model", model_name))
+
+
+@dataclass
+class FakeRegistry:
+    versions_by_group: dict[str, list[ModelVersion]] = field(default_factory=dict)
+    statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    looked_up: list[str] = field(default_factory=list)
+
+    def artifact_url(self, arn: str) -> str:
+        self.looked_up.append(arn)
+        return self.artifacts.get(arn, "")
+
+    def ensure_group(self, group: str, description: str) -> None:
+        self.versions_by_group.setdefault(group, [])
+
+    def versions(self, group: str) -> list[ModelVersion]:
+        return list(reversed(self.versions_by_group.get(group, [])))
+
+    def register(
+        self,
+        group: str,
+        description: str,
+        artifact: ModelArtifact,
+        report_uri: str,
+        metadata: dict[str, str],
+        instance_types: tuple[str, str],
+    ) -> ModelVersion:
+        versions = self.versions_by_group.setdefault(group, [])
+        version = ModelVersion(
+            f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{len(versions) + 1}",
+            len(versions) + 1,
+            "PendingManualApproval",
+            description,
+        )
+        self.artifacts[version.arn] = artifact.model_data_url
+        versions.append(version)
+        return version
+
+    def set_status(self, arn: str, status: str, description: str, metadata: dict[str, str]) -> None:
+        self.statuses[arn] = (status, description)
+
+    def annotate(self, arn: str, metadata: dict[str, str]) -> None:
+        self.statuses.setdefault(arn, ("Approved", ""))
+
+
+@dataclass
+class FakeAlarms:
+    put_specs: list[AlarmSpec] = field(default_factory=list)
+    firing: list[AlarmEvent] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def put(self, alarms: list[AlarmSpec]) -> None:
+        self.put_specs += alarms
+
+    def in_alarm(self, names: list[str], since: str) -> list[AlarmEvent]:
+        return [a for a in self.firing if a.name in names]
+
+    def delete(self, names: list[str]) -> None:
+        self.deleted += names
+
+
+@dataclass
+class FakeScaling:
+    registered: set[str] = field(default_factory=set)
+
+    def register(
+        self, endpoint_name: str, variant: str, minimum: int, maximum: int, target: float, cooldowns: tuple[int, int]
+    ) -> None:
+        self.registered.add(variant)
+
+    def deregister(self, endpoint_name: str, variant: str) -> bool:
+        had = variant in self.registered
+        self.registered.discard(variant)
+        return had
+
+
+@dataclass
+class World:
+    endpoints: FakeEndpoints
+    registry: FakeRegistry
+    alarms: FakeAlarms
+    scaling: FakeScaling
+
+    @property
+    def adapters(self) -> RolloutAdapters:
+        return RolloutAdapters(self.endpoints, self.registry, self.alarms, self.scaling)
+
+    def run(self, event: dict[str, Any]) -> dict[str, Any]:
+        return handle(parse_request(event), self.adapters)
+
+
+def _variant(name: str, weight: float, model: str | None = None) -> LiveVariant:
+    return LiveVariant(name, model or f"{name}-train-1a2b3c4d", "ml.m5.large", 1, weight, weight)
+
+
+@pytest.fixture
+def world() -> World:
+    """Given the churn endpoint serving the champion alone, an approved version in the registry."""
+    endpoints = FakeEndpoints()
+    champion_model = f"{CHAMPION}-train-1a2b3c4d"
+    endpoints.models[champion_model] = ModelArtifact(IMAGE, _url(champion_model))
+    endpoints.models[f"{CHALLENGER}-train-9f8e7d6c"] = ModelArtifact(IMAGE, _url(f"{CHALLENGER}-train-9f8e7d6c"))
+    endpoints.configs[f"{CHAMPION}-live"] = [VariantSpec(CHAMPION, champion_model, "ml.m5.large", 1, 1.0)]
+    endpoints.endpoints[ENDPOINT] = EndpointState(ENDPOINT, "InService", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
+    registry = FakeRegistry()
+    group = "arn:aws:sagemaker:us-east-1:123456789012:model-package/retrainer-churn"
+    registry.versions_by_group["retrainer-churn"] = [
+        ModelVersion(f"{group}/1", 1, "Approved", "old"),
+        ModelVersion(f"{group}/3", 3, "Approved", f"{CHAMPION}: trained"),
+    ]
+    registry.artifacts = {f"{group}/1": _url("old-model"), f"{group}/3": _url(champion_model)}
+    return World(endpoints, registry, FakeAlarms(), FakeScaling({CHAMPION}))
+
+
+# ---------------------------------------------------------------- the champion
+def test_champion_is_the_serving_variant_and_matches_the_registry(world: World) -> None:
+    # When the rollout looks for the champion
+    champion = world.run(load_event("manage_rollout_find_champion.json"))
+    # Then it is the endpoint's variant, with its config, model and registry version
+    assert champion["exists"] is True
+    assert champion["variant_name"] == CHAMPION and champion["endpoint_config_name"] == f"{CHAMPION}-live"
+    assert champion["model_package_arn"].endswith("/3") and champion["registry_consistent"] is True
+    # And only the newest approved version's artifact had to be read
+    assert [arn.rsplit("/", 1)[1] for arn in world.registry.looked_up] == ["3"]
+
+
+def test_no_endpoint_means_a_first_deployment(world: World) -> None:
+    world.endpoints.endpoints.clear()
+    champion = world.run(load_event("manage_rollout_find_champion.json"))
+    assert champion["exists"] is False and "first deployment" in champion["note"]
+
+
+def test_a_champion_missing_from_the_registry_is_flagged(world: World) -> None:
+    world.registry.versions_by_group["retrainer-churn"] = []
+    champion = world.run(load_event("manage_rollout_find_champion.json"))
+    assert champion["exists"] is True and champion["registry_consistent"] is False
+    assert "not an approved version" in champion["note"]
+
+
+def test_an_updating_endpoint_is_waited_for(world: World) -> None:
+    world.endpoints.endpoints[ENDPOINT] = replace(world.endpoints.endpoints[ENDPOINT], status="Updating")
+    with pytest.raises(EndpointBusy, match="Updating"):
+        world.run(load_event("manage_rollout_find_champion.json"))
+
+
+def test_after_a_rollout_died_half_way_the_approved_model_is_the_champion(world: World) -> None:
+    # Given an endpoint left with two variants, the unapproved one taking more traffic
+    stray = f"{CHALLENGER}-train-9f8e7d6c"
+    world.endpoints.endpoints[ENDPOINT] = EndpointState(
+        ENDPOINT, "InService", "x-canary", (_variant(CHAMPION, 40.0), _variant(CHALLENGER, 60.0, stray))
+    )
+    world.endpoints.configs["x-canary"] = [
+        VariantSpec(CHAMPION, f"{CHAMPION}-train-1a2b3c4d", "ml.m5.large", 1, 40),
+        VariantSpec(CHALLENGER, stray, "ml.m5.large", 1, 60),
+    ]
+    champion = world.run(load_event("manage_rollout_find_champion.json"))
+    assert champion["variant_name"] == CHAMPION
+
+
+# ---------------------------------------------------------------- registry
+def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
+    event = {
+        "action": "register_model",
+        "run_id": CHALLENGER,
+        "model_package_group": "retrainer-churn",
+        "model_name": f"{CHALLENGER}-train-9f8e7d6c",
+        "data": "s3://data/incoming/churn/",
+        "report_uri": "s3://artifacts/runs/churn/x/evaluation-report.json",
+        "triggers": [{"trigger_id": "t1", "source": "s3://data/incoming/churn/a.csv"}],
+        "endpoint_instance_type": "ml.m5.large",
+        "transform_instance_type": "ml.m5.xlarge",
+    }
+    first = world.run(event)
+    again = world.run(event)  # a retried step
+    assert first == again and first["version"] == 3
+    assert len(world.registry.versions_by_group["retrainer-churn"]) == 3
+
+
+# ---------------------------------------------------------------- canary guards
+def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(world: World) -> None:
+    result = world.run(
+        {
+            "action": "prepare_rollout",
+            "run_id": CHALLENGER,
+            "endpoint_name": ENDPOINT,
+            "variant_name": CHALLENGER,
+            "alarm_prefix": "retrainer-rollout-",
+            "alarms": {"max_5xx_errors": 1, "max_model_latency_ms": 500, "latency_periods": 2},
+        }
+    )
+    errors, latency = world.alarms.put_specs
+    assert (
+        result["alarm_names"]
+        == [errors.name, latency.name]
+        == [
+            f"retrainer-rollout-{CHALLENGER}-5xx",
+            f"retrainer-rollout-{CHALLENGER}-latency",
+        ]
+    )
+    assert (errors.metric_name, errors.statistic, errors.threshold, errors.comparison) == (
+        "Invocation5XXErrors",
+        "Sum",
+        1.0,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert (latency.metric_name, latency.threshold, latency.periods) == ("ModelLatency", 500_000.0, 2)
+    assert errors.dimensions == {"EndpointName": ENDPOINT, "VariantName": CHALLENGER}
+    # And the blue/green DeploymentConfig rolls back on the same alarms
+    policy = result["deployment_config"]
+    assert policy["AutoRollbackConfiguration"]["Alarms"] == [{"AlarmName": n} for n in result["alarm_names"]]
+    assert policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+
+
+def test_an_alarm_that_fired_during_the_bake_stops_the_canary(world: World) -> None:
+    event = load_event("manage_rollout_check_alarms.json")
+    assert world.run(event)["firing"] is False
+    world.alarms.firing = [AlarmEvent(event["alarm_names"][0], "ALARM", "2026-11-22T10:03:00Z", "Threshold Crossed")]
+    result = world.run(event)
+    assert result["firing"] is True
+    assert "at the 10% step" in result["reason"] and event["alarm_names"][0] in result["reason"]
+
+
+# ---------------------------------------------------------------- configs and verification
+def test_a_retried_config_step_reuses_its_config_and_never_takes_another(world: World) -> None:
+    event = {
+        "action": "ensure_config",
+        "config_name": f"{CHALLENGER}-canary",
+        "variants": [
+            {"name": CHAMPION, "model_name": "m1", "instance_type": "ml.m5.large", "instance_count": 1, "weight": 90},
+            {"name": CHALLENGER, "model_name": "m2", "instance_type": "ml.m5.large", "instance_count": 1, "weight": 10},
+        ],
+        "data_capture": {"EnableCapture": True},
+    }
+    assert world.run(event)["created"] is True
+    assert world.run(event)["created"] is False  # the first attempt went through; its answer was lost
+    assert [c for c in world.endpoints.calls if c[0] == "create_config"] == [("create_config", f"{CHALLENGER}-canary")]
+    other = {**event, "variants": event["variants"][:1]}
+    with pytest.raises(EndpointConfigConflict):
+        world.run(other)
+
+
+def _on(world: World, status: str, config: str, variants: tuple[LiveVariant, ...], reason: str = "") -> None:
+    world.endpoints.endpoints[ENDPOINT] = EndpointState(ENDPOINT, status, config, variants, reason)
+
+
+def test_verification_waits_then_confirms_config_and_weights(world: World) -> None:
+    event = load_event("manage_rollout_verify_endpoint.json")
+    canary = (_variant(CHAMPION, 90.0), _variant(CHALLENGER, 10.0))
+    _on(world, "Updating", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
+    assert world.run(event)["state"] == "waiting"
+    _on(world, "InService", f"{CHALLENGER}-canary", canary)
+    result = world.run(event)
+    assert result["state"] == "ready" and result["weights"] == {CHAMPION: 90.0, CHALLENGER: 10.0}
+
+
+def test_a_silent_rollback_is_a_mismatch_not_a_success(world: World) -> None:
+    # Given SageMaker put the endpoint back on the champion's config after our UpdateEndpoint
+    _on(world, "InService", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),), "Model failed health checks")
+    result = world.run(load_event("manage_rollout_verify_endpoint.json"))
+    assert result["state"] == "mismatch"
+    assert f"not on {CHALLENGER}-canary" in result["reason"] and "Model failed health checks" in result["reason"]
+
+
+def test_weights_that_did_not_take_are_a_mismatch(world: World) -> None:
+    _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
+    result = world.run(load_event("manage_rollout_verify_endpoint.json"))
+    assert result["state"] == "mismatch" and "weights" in result["reason"]
+
+
+def test_an_update_that_never_finishes_times_out(world: World) -> None:
+    _on(world, "Updating", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
+    event = {**load_event("manage_rollout_verify_endpoint.json"), "polls": 59}
+    result = world.run(event)
+    assert result["state"] == "timeout" and "after 60 checks" in result["reason"]
+
+
+def test_a_failed_endpoint_is_reported_with_sagemakers_reason(world: World) -> None:
+    _on(world, "Failed", f"{CHALLENGER}-canary", (), "Image pull failed")
+    result = world.run(load_event("manage_rollout_verify_endpoint.json"))
+    assert result["state"] == "failed" and "Image pull failed" in result["reason"]
+
+
+# ---------------------------------------------------------------- bringing the champion back
+def test_restore_moves_traffic_first_then_the_config_then_reports_restored(world: World) -> None:
+    event = load_event("manage_rollout_restore_champion.json")
+    # Given the canary at 50% when an alarm fired
+    _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
+    first = world.run(event)
+    assert first["state"] == "waiting" and world.endpoints.calls[-1] == ("set_weights", {CHAMPION: 1.0, CHALLENGER: 0})
+    # When the weights took, the champion's own config comes back
+    _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 1.0), _variant(CHALLENGER, 0.0)))
+    second = world.run({**event, "polls": first["polls"]})
+    assert second["state"] == "waiting"
+    assert world.endpoints.calls[-1] == ("switch_config", f"{CHAMPION}-live")
+    # Then, once InService on it, the champion is restored
+    _on(world, "InService", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
+    assert world.run({**event, "polls": second["polls"]})["state"] == "restored"
+
+
+def test_restore_never_changes_an_endpoint_that_is_updating(world: World) -> None:
+    _on(world, "Updating", f"{CHALLENGER}-canary", (_variant(CHAMPION, 90.0), _variant(CHALLENGER, 10.0)))
+    result = world.run(load_event("manage_rollout_restore_champion.json"))
+    assert result["state"] == "waiting" and world.endpoints.calls == []
+
+
+def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world: World) -> None:
+    world.scaling.registered.clear()  # released before the final update
+    champion = load_event("manage_rollout_restore_champion.json")["champion"]
+    world.endpoints.configs[f"{CHALLENGER}-canary"] = []
+    result = world.run(
+        {
+            "action": "reject",
+            "run_id": CHALLENGER,
+            "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/retrainer-churn/4",
+            "reason": "challenger alarm fired at the 10% step",
+            "endpoint_name": ENDPOINT,
+            "champion": champion,
+            "challenger_variant": CHALLENGER,
+            "configs": [f"{CHALLENGER}-canary", f"{CHALLENGER}-live"],
+            "alarm_names": [f"retrainer-rollout-{CHALLENGER}-5xx"],
+        }
+    )
+    assert world.registry.statuses[result["rejected"]][0] == "Rejected"
+    assert result["deleted_configs"] == [f"{CHALLENGER}-canary"]  # the live config was never created
+    assert world.alarms.deleted == [f"retrainer-rollout-{CHALLENGER}-5xx"]
+    assert world.scaling.registered == {CHAMPION}
+
+
+def test_promotion_approves_scales_and_retires_the_champion(world: World) -> None:
+    champion = load_event("manage_rollout_restore_champion.json")["champion"]
+    _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))
+    result = world.run(
+        {
+            "action": "promote",
+            "run_id": CHALLENGER,
+            "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/retrainer-churn/4",
+            "endpoint_name": ENDPOINT,
+            "variant_name": CHALLENGER,
+            "champion": champion,
+            "configs": [f"{CHALLENGER}-canary", f"{CHAMPION}-live", f"{CHALLENGER}-live"],
+            "champion_alarm_prefix": "retrainer-rollout-",
+            "metrics": {"auc": 0.97},
+        }
+    )
+    assert world.registry.statuses[result["approved"]][0] == "Approved"
+    assert world.scaling.registered == {CHALLENGER}
+    # The live config is never deleted; the champion's model goes (its artifact stays in the registry)
+    assert f"{CHALLENGER}-live" not in result["deleted_configs"]
+    assert ("delete_model", f"{CHAMPION}-train-1a2b3c4d") in world.endpoints.calls
+    assert world.alarms.deleted == [f"retrainer-rollout-{CHAMPION}-5xx", f"retrainer-rollout-{CHAMPION}-latency"]
+
+
+# ---------------------------------------------------------------- the handler
+def test_a_malformed_payload_is_a_named_error() -> None:
+    with pytest.raises(InvalidRolloutRequest, match="max_polls"):
+        parse_request({**load_event("manage_rollout_verify_endpoint.json"), "max_polls": 0})
+    with pytest.raises(InvalidRolloutRequest):
+        parse_request({"action": "launch_rockets"})
+
+
+def test_handler_finds_no_champion_on_a_fresh_account(stack: Stack, context: FakeContext) -> None:
+    # Given the deployed stack's settings and no endpoint yet (moto)
+    result = app.lambda_handler(load_event("manage_rollout_find_champion.json"), context)
+    # Then the run is a first deployment
+    assert result["exists"] is False
