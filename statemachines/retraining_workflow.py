@@ -1018,8 +1018,8 @@ def build() -> Graph:  # noqa: PLR0915 - one flat definition reads better than m
             "register_model",
             {
                 "model_package_group.$": "$.rollout_plan.model_package_group",
-                "model_name.$": "$.training.TrainingJobName",
-                "model_name_of_pipeline.$": "$.model_name",
+                "model_name.$": "$.model_name",
+                "sagemaker_model.$": "$.training.TrainingJobName",
                 "data.$": "$.data.s3_uri",
                 "report_uri.$": "$.paths.evaluation_report",
                 "triggers.$": "$.claim.triggers",

@@ -226,7 +226,8 @@ def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
         "action": "register_model",
         "run_id": CHALLENGER,
         "model_package_group": "retrainer-churn",
-        "model_name": f"{CHALLENGER}-train-9f8e7d6c",
+        "model_name": "churn",
+        "sagemaker_model": f"{CHALLENGER}-train-9f8e7d6c",
         "data": "s3://data/incoming/churn/",
         "report_uri": "s3://artifacts/runs/churn/x/evaluation-report.json",
         "triggers": [{"trigger_id": "t1", "source": "s3://data/incoming/churn/a.csv"}],
@@ -426,3 +427,27 @@ def test_handler_finds_no_champion_on_a_fresh_account(stack: Stack, context: Fak
     result = app.lambda_handler(load_event("manage_rollout_find_champion.json"), context)
     # Then the run is a first deployment
     assert result["exists"] is False
+
+
+def test_a_config_made_by_hand_is_never_deleted(world: World) -> None:
+    # Given a champion first deployed by hand, on a config another endpoint may share
+    world.endpoints.configs["shared-prod-config"] = []
+    champion = {
+        **load_event("manage_rollout_restore_champion.json")["champion"],
+        "endpoint_config_name": "shared-prod-config",
+    }
+    _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))
+    # When the challenger is promoted
+    result = world.run(
+        {
+            "action": "promote",
+            "run_id": CHALLENGER,
+            "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/retrainer-churn/4",
+            "endpoint_name": ENDPOINT,
+            "variant_name": CHALLENGER,
+            "champion": champion,
+            "configs": [f"{CHALLENGER}-canary", "shared-prod-config"],
+        }
+    )
+    # Then that config stays
+    assert "shared-prod-config" in world.endpoints.configs and result["deleted_configs"] == []

@@ -165,8 +165,8 @@ def _registry_note(registered: ModelVersion | None, newest: ModelVersion | None)
 class RegisterModel(_Request):
     action: Literal["register_model"]
     model_package_group: str
-    model_name: str = Field(description="The SageMaker model created from the training job.")
-    model_name_of_pipeline: str = ""
+    model_name: str = Field(description="The retrainer model (the folder under the data prefix).")
+    sagemaker_model: str = Field(description="The SageMaker model created from the training job.")
     data: str
     report_uri: str
     triggers: list[Any] = Field(default_factory=list)
@@ -179,7 +179,7 @@ def register_model(request: RegisterModel, adapters: RolloutAdapters) -> dict[st
     registry = adapters.registry
     registry.ensure_group(
         request.model_package_group,
-        f"retrainer: every model trained for {request.model_name_of_pipeline or request.model_package_group}",
+        f"retrainer: every model trained for {request.model_name}",
     )
     description = f"{request.run_id}: trained on {request.data}"
     existing = next(
@@ -187,9 +187,9 @@ def register_model(request: RegisterModel, adapters: RolloutAdapters) -> dict[st
         None,
     )
     if existing is None:
-        artifact = adapters.endpoints.model_artifact(request.model_name)
+        artifact = adapters.endpoints.model_artifact(request.sagemaker_model)
         if artifact is None:
-            raise EndpointNotUsable(f"model {request.model_name} does not exist; it cannot be registered")
+            raise EndpointNotUsable(f"model {request.sagemaker_model} does not exist; it cannot be registered")
         existing = registry.register(
             request.model_package_group,
             description,
@@ -199,7 +199,7 @@ def register_model(request: RegisterModel, adapters: RolloutAdapters) -> dict[st
                 "run_id": request.run_id,
                 "correlation_id": request.correlation_id,
                 "training_data": request.data,
-                "sagemaker_model": request.model_name,
+                "sagemaker_model": request.sagemaker_model,
                 "triggers": _trigger_sources(request.triggers),
             },
             (request.endpoint_instance_type, request.transform_instance_type),
@@ -547,8 +547,16 @@ def _delete_unused_configs(endpoint_name: str, configs: list[str], adapters: Rol
     live = adapters.endpoints.describe(endpoint_name) if endpoint_name else None
     in_use = live.config_name if live else ""
     return [
-        name for name in dict.fromkeys(configs) if name and name != in_use and adapters.endpoints.delete_config(name)
+        name
+        for name in dict.fromkeys(configs)
+        if name and name != in_use and _made_by_a_run(name) and adapters.endpoints.delete_config(name)
     ]
+
+
+def _made_by_a_run(config_name: str) -> bool:
+    """Only configs a run created are deleted (`<run-id>-canary`, `<run-id>-live`; `-cfg-` before the
+    canary existed): an endpoint config someone made by hand may serve other endpoints."""
+    return config_name.endswith(("-canary", "-live")) or "-cfg-" in config_name
 
 
 def _is_number(value: Any) -> bool:
