@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -473,7 +474,8 @@ class JobRunner:
 
     def __init__(self) -> None:
         self._background = BackgroundThreads()
-        self._failures: dict[str, str] = {}
+        self._failures: list[tuple[str, str, str]] = []  # (kind, reason, part of the job's name)
+        self._failures_lock = threading.Lock()
         self.compute_seconds: dict[str, float] = {}
         self._originals: dict[str, Any] = {}
         for kind in KINDS.values():
@@ -485,9 +487,19 @@ class JobRunner:
         self._originals["stop_processing_job"] = sm_responses.SageMakerResponse.stop_processing_job
         sm_responses.SageMakerResponse.stop_processing_job = _stop_response("processing")
 
-    def fail_next(self, kind: str, reason: str) -> None:
-        """Fault injection for tests: the next job of `kind` fails with `reason` (after starting)."""
-        self._failures[kind] = reason
+    def fail_next(self, kind: str, reason: str, name_contains: str = "") -> None:
+        """Fault injection for tests: the next job of `kind` (whose name contains `name_contains`) fails with
+        `reason` after starting."""
+        with self._failures_lock:
+            self._failures.append((kind, reason, name_contains))
+
+    def _injected_failure(self, kind: str, job_name: str) -> str | None:
+        with self._failures_lock:
+            for index, (wanted, reason, part) in enumerate(self._failures):
+                if wanted == kind and part in job_name:
+                    del self._failures[index]
+                    return reason
+        return None
 
     def _wrap_create(self, kind: JobKind) -> None:
         method = f"create_{kind.name}_job"
@@ -520,7 +532,7 @@ class JobRunner:
         started = time.perf_counter()
         job_dir = Path(tempfile.mkdtemp(prefix=f"retrainer-{kind.name}-"))
         try:
-            injected = self._failures.pop(kind.name, None)
+            injected = self._injected_failure(kind.name, str(getattr(job, f"{kind.name}_job_name", "")))
             if injected is not None:
                 raise JobFailed(injected)
             kind.run(job, job_dir, backend)

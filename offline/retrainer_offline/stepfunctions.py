@@ -8,6 +8,9 @@
   API errors come back as `SageMaker.AmazonSageMakerException` (the name AWS gives SageMaker
   service errors in this integration), so the ASL's Retry on it works offline.
 - Wait states, Retry backoff and the `.sync` poll run on `retrainer_offline.clock` (scaled).
+- A Parallel state fails with its failed branch's error, `States.*` names included (moto builds a
+  custom error name from it and stops the execution with `States.Runtime`, so no Catch on a
+  Parallel could ever see a `States.TaskFailed` from a branch).
 - `arn:aws:states:::aws-sdk:sagemaker:*` errors are named as AWS names them, `SageMaker.<Exception>`
   (`SageMaker.SageMakerException` for errors the SDK does not model, e.g. throttling or validation);
   moto names them `sagemaker.sagemakerException`, which no Retry written for AWS would match.
@@ -32,6 +35,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils, state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
@@ -184,6 +188,13 @@ class SageMakerIntegration(StateTaskServiceCallback):
         )
 
 
+def _branch_error_name(error_name: str) -> Any:
+    """The error a failed Parallel branch hands to its Parallel state: `States.*` stay States errors."""
+    if error_name.startswith("States."):
+        return StatesErrorName.from_name(error_name)
+    return CustomErrorName(error_name=error_name)
+
+
 class _ScaledTime:
     """Stands in for the `time` module where moto sleeps on purpose (Retry backoff)."""
 
@@ -247,6 +258,7 @@ class StepFunctionsPatch:
             return original(service_name)
 
         state_task_factory.state_task_service_for = state_task_service_for
+        branches_decl.CustomErrorName = _branch_error_name
         self._error_names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
         state_task_service_aws_sdk._SERVICE_ERROR_NAMES["sagemaker"] = "SageMaker"
         WaitFunction._wait_interval = _scaled_wait_interval
@@ -259,6 +271,7 @@ class StepFunctionsPatch:
         for module in CLIENT_USERS:
             module.boto_client_for = _boto_client_for
         state_task_factory.state_task_service_for = self._factory
+        branches_decl.CustomErrorName = CustomErrorName
         state_task_service_aws_sdk._SERVICE_ERROR_NAMES.clear()
         state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update(self._error_names)
         StepFunctionsParserBackend.start_execution = self._start_execution

@@ -463,6 +463,52 @@ def test_aws_sdk_sagemaker_errors_carry_the_names_aws_gives_them(runtime: Offlin
     assert report.status == "SUCCEEDED" and [s.name for s in report.states] == ["Shift", "Caught"]
 
 
+def test_a_failed_parallel_branch_fails_the_parallel_state_with_its_error(runtime: OfflineRuntime, bucket: str) -> None:
+    """Step Functions developer guide, "Parallel workflow state": if any branch fails, the whole Parallel
+    state fails with that error, which the Parallel state's own Catch handles - a States.TaskFailed
+    from a branch's failed .sync job included (moto ended such executions with States.Runtime)."""
+    sfn = runtime.client("stepfunctions")
+    job = {
+        "ProcessingJobName": "pinned-parallel-job",
+        "RoleArn": ROLE,
+        "AppSpecification": {"ImageUri": SKLEARN, "ContainerEntrypoint": ["python3", "-c", "pass"]},
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}
+        },
+    }
+    branch = {
+        "StartAt": "Job",
+        "States": {
+            "Job": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+                "Parameters": job,
+                "End": True,
+            }
+        },
+    }
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [branch],
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    arn = sfn.create_state_machine(name="pinned-parallel", roleArn=ROLE, definition=json.dumps(definition))[
+        "stateMachineArn"
+    ]
+    runtime.job_runner.fail_next("processing", "AlgorithmError: injected", name_contains="pinned-parallel-job")
+    report = runtime.follow(sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"], timeout=60)
+    assert report.status == "SUCCEEDED", report
+    assert report.output is not None and report.output["error"]["Error"] == "States.TaskFailed"
+    assert "injected" in report.output["error"]["Cause"]
+
+
 def test_tls_only_bucket_policy_lets_https_requests_through(runtime: OfflineRuntime) -> None:
     """The template's deny-if-aws:SecureTransport-false statement never matches boto3's HTTPS requests."""
     s3 = runtime.client("s3")

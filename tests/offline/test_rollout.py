@@ -321,3 +321,43 @@ def test_blue_green_rolls_back_when_its_alarm_fires_and_the_run_says_so(
     _assert_champion_restored(runtime, before, report)
     restored = _entered(report, "RejectChallenger")[0]
     assert all(r.at < restored for r in traffic.failures)
+
+
+def test_a_champion_that_cannot_score_the_split_leaves_the_gate_to_the_threshold(
+    runtime: OfflineRuntime, champion: ExecutionReport, dataset: Any, model_config: dict[str, Any]
+) -> None:
+    # Given the champion's batch transform fails (as when the columns changed under it)
+    _configure(runtime, model_config)
+    runtime.job_runner.fail_next("transform", "ClientError: feature shape mismatch", name_contains="-champ-")
+    report = runtime.follow(_retrain(runtime))
+    # Then the challenger is judged on the threshold alone, the verdict says why, and it is promoted
+    assert report.status == "SUCCEEDED", report
+    evaluation = report.final_state["evaluation"]
+    assert evaluation["champion"] is None and evaluation["gain"] is None
+    assert "the champion could not score the test split" in evaluation["verdict"]
+    assert "feature shape mismatch" in evaluation["champion_note"]
+
+
+def test_a_failed_challenger_transform_fails_the_run_before_the_endpoint_is_touched(
+    runtime: OfflineRuntime,
+    champion: ExecutionReport,
+    dataset: Any,
+    model_config: dict[str, Any],
+    notifications: Notifications,
+) -> None:
+    before = _endpoint(runtime)
+    _configure(runtime, model_config)
+    notifications.drain()
+    runtime.job_runner.fail_next("transform", "AlgorithmError: injected", name_contains="-eval-")
+    with Traffic(ENDPOINT, dataset.holdout_features) as traffic:
+        report = runtime.follow(_retrain(runtime))
+    assert report.status == "FAILED" and report.error == "RetrainingFailed", report
+    assert "Validate" in report.final_state["failure"] and "injected" in json.dumps(report.final_state["failure"])
+    assert _endpoint(runtime)["EndpointConfigName"] == before["EndpointConfigName"]
+    assert traffic.failures == []
+    package = runtime.client("sagemaker").describe_model_package(
+        ModelPackageName=report.final_state["registry"]["model_package_arn"]
+    )
+    assert package["ModelApprovalStatus"] == "Rejected"
+    [(outcome, notice)] = _outcomes(notifications)
+    assert outcome == "failed" and "Validate" in notice["failure"]
