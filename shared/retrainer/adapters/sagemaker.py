@@ -221,12 +221,10 @@ class SageMakerModelRegistry:
             ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": report_uri}}},
             CustomerMetadataProperties=_metadata(metadata),
         )
-        package = self._client.describe_model_package(ModelPackageName=response["ModelPackageArn"])
+        arn = response["ModelPackageArn"]
+        # A versioned package's ARN ends in its version: model-package/<group>/<version>.
         return ModelVersion(
-            arn=response["ModelPackageArn"],
-            version=int(package.get("ModelPackageVersion", 0)),
-            status=str(package.get("ModelApprovalStatus", "")),
-            description=description,
+            arn=arn, version=int(arn.rsplit("/", 1)[1]), status="PendingManualApproval", description=description
         )
 
     def set_status(self, arn: str, status: str, description: str, metadata: dict[str, str]) -> None:

@@ -323,7 +323,6 @@ def ensure_config(request: EnsureConfig, adapters: RolloutAdapters) -> dict[str,
     return {
         "config_name": request.config_name,
         "created": created,
-        "weights": {v.name: v.weight for v in wanted},
     }
 
 
