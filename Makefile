@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 ASL := statemachines/retraining.asl.json
 
-.PHONY: help venv lint typecheck validate render check-render unit test demo bench invoke clean
+.PHONY: help lock venv lint typecheck validate render check-render unit test demo bench invoke clean
 
 help:
 	@echo "make test     lint, type checks, template + state machine validation, pytest"
@@ -22,11 +22,17 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs exactly what requirements.lock pins (reproducible, auditable), then the project itself
+# in editable mode (the `retrainer` command). `make lock` re-resolves the lock from pyproject.toml.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r pyproject.toml --all-extras
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+lock: venv
+	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras --universal --python-version 3.11 -o requirements.lock
 
 lint: venv
 	$(BIN)/ruff check .
