@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,25 @@ class Window:
     def holds(self, moment: datetime) -> bool:
         return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)
 
+    @cached_property
+    def _bounds(self) -> tuple[str, str]:
+        return (_stamp(self.start) if self.start else "", _stamp(self.end) if self.end else "")
+
+    def holds_stamp(self, stamp: str) -> bool:
+        """Whether an inferenceTime is in the window; `yyyy-mm-ddThh:mm:ssZ` stamps compare as text (fast path)."""
+        if self.start is None and self.end is None:
+            return True
+        if len(stamp) == 20 and stamp[-1] == "Z" and stamp[10] == "T":
+            text = stamp[:19]
+            return (self.start is None or text >= self._bounds[0]) and (self.end is None or text < self._bounds[1])
+        return self.holds(parse_time(stamp))
+
     def may_hold_hour(self, hour: datetime) -> bool:
         return (self.start is None or hour + timedelta(hours=1) > self.start) and (self.end is None or hour < self.end)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_time(text: str) -> datetime:
@@ -111,10 +129,10 @@ def read_batches(
                     continue
                 try:
                     record = json.loads(line)
-                    when = parse_time(record["eventMetadata"]["inferenceTime"])
+                    inside = window.holds_stamp(record["eventMetadata"]["inferenceTime"])
                 except (ValueError, KeyError, TypeError) as exc:
                     raise CaptureFormatError(f"{path.name} line {number}: not a capture record ({exc})") from exc
-                if not window.holds(when):
+                if not inside:
                     continue
                 encoding, data = _payload(record, index_name)
                 batch.records += 1
