@@ -35,10 +35,10 @@ HOUR = "2026-12-01T10"
 WINDOW = Window(parse_time(f"{HOUR}:00:00Z"), parse_time("2026-12-01T11:00:00Z"))
 
 
-def generate(root: Path, records: int, features: int, files: int, seed: int = 14) -> None:
-    rng = np.random.default_rng(seed)
+def generate(root: Path, records: int, features: int, files: int, baseline_rows: int = BASELINE_ROWS) -> None:
+    rng = np.random.default_rng(14)
     names = [f"f{i:02d}" for i in range(features)]
-    base = pd.DataFrame({name: rng.normal(i, 1 + i % 3, BASELINE_ROWS).round(4) for i, name in enumerate(names)})
+    base = pd.DataFrame({name: rng.normal(i, 1 + i % 3, baseline_rows).round(4) for i, name in enumerate(names)})
     (root / "train").mkdir(parents=True, exist_ok=True)
     base.to_csv(root / "train" / "train.csv", index=False)
     suggest_baseline(root / "train", root / "baseline", None, set())
@@ -112,10 +112,12 @@ def _run(kind: str, root: Path) -> dict[str, Any]:
     return result
 
 
-def bench_lines(records: int = 1_000_000, features: int = 20, files: int = 100) -> list[str]:
+def bench_lines(
+    records: int = 1_000_000, features: int = 20, files: int = 100, baseline_rows: int = BASELINE_ROWS
+) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="monitoring-bench-") as folder:
         root = Path(folder)
-        generate(root, records, features, files)
+        generate(root, records, features, files, baseline_rows)
         stream, plain = _run("stream", root), _run("plain", root)
     ratio = stream["seconds"] / plain["seconds"]
     return [

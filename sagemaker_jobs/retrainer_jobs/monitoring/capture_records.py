@@ -20,7 +20,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from typing import Any
 import pandas as pd
 
 from .constraint_checks import ColumnShape
+
+UTC = timezone.utc  # noqa: UP017 - the scikit-learn 1.2-1 processing image runs Python 3.9 (no datetime.UTC)
 
 BATCH_ROWS = 100_000
 CAPTURE_SUFFIXES = {".jsonl", ".json"}
@@ -199,9 +201,10 @@ def _json_rows(payload: Any, columns: list[str]) -> list[dict[str, Any]]:
     if isinstance(payload, list) and payload and all(isinstance(item, dict) for item in payload):
         return payload
     if isinstance(payload, list) and payload and all(isinstance(item, list) for item in payload):
-        return [dict(zip(columns, item, strict=False)) for item in payload]
+        # zip without strict=: the scikit-learn 1.2-1 image runs Python 3.9
+        return [dict(zip(columns, item)) for item in payload]  # noqa: B905
     if isinstance(payload, list):
-        return [dict(zip(columns, payload, strict=False))]
+        return [dict(zip(columns, payload))]  # noqa: B905
     raise CaptureFormatError(f"JSON input is neither records nor a list of values: {str(payload)[:80]}")
 
 

@@ -100,7 +100,7 @@ class KllSketch:
         while len(self._compactors) < len(other._compactors):
             self._compactors.append(_Compactor())
         self._total_capacity = sum(self._capacity(h) for h in range(len(self._compactors)))
-        for mine, theirs in zip(self._compactors, other._compactors, strict=False):
+        for mine, theirs in zip(self._compactors, other._compactors):  # noqa: B905 - Python 3.9 in the image
             mine.buffer = np.concatenate([mine.buffer, theirs.buffer])
         self._size = sum(len(c.buffer) for c in self._compactors)
         while self._size >= self._total_capacity:
