@@ -95,17 +95,20 @@ def measure_plain(root: Path) -> dict[str, Any]:
     return {"rows": len(frame), "features": len(statistics)}
 
 
-def _child(kind: str, root: Path) -> None:
+def _measure(kind: str, root: Path) -> dict[str, Any]:
     import scipy.stats  # noqa: F401  (import time is not computation time, for either side)
 
     started = time.perf_counter()
     result = measure_stream(root) if kind == "stream" else measure_plain(root)
     result["seconds"] = time.perf_counter() - started
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
+    return result
 
 
-def _run(kind: str, root: Path) -> dict[str, Any]:
+def _run(kind: str, root: Path, isolated: bool) -> dict[str, Any]:
+    """In a fresh interpreter (its own peak memory), or in this one (quick; the peak is this process's)."""
+    if not isolated:
+        return _measure(kind, root)
     command = [sys.executable, "-m", "retrainer_jobs.monitoring.bench", "--measure", kind, str(root)]
     completed = subprocess.run(command, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -113,12 +116,16 @@ def _run(kind: str, root: Path) -> dict[str, Any]:
 
 
 def bench_lines(
-    records: int = 1_000_000, features: int = 20, files: int = 100, baseline_rows: int = BASELINE_ROWS
+    records: int = 1_000_000,
+    features: int = 20,
+    files: int = 100,
+    baseline_rows: int = BASELINE_ROWS,
+    isolated: bool = True,
 ) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="monitoring-bench-") as folder:
         root = Path(folder)
         generate(root, records, features, files, baseline_rows)
-        stream, plain = _run("stream", root), _run("plain", root)
+        stream, plain = _run("stream", root, isolated), _run("plain", root, isolated)
     ratio = stream["seconds"] / plain["seconds"]
     return [
         f"monitoring run, {stream['rows']:,} records x {features} features in {files} capture files:",
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("root", nargs="?", type=Path)
     args = parser.parse_args(argv)
     if args.measure:
-        _child(args.measure, args.root)
+        print(json.dumps(_measure(args.measure, args.root)))
         return 0
     print("\n".join(bench_lines(args.records, args.features, args.files)))
     return 0
