@@ -218,13 +218,15 @@ def _record(data: str, encoding: str, content_type: str) -> str:
 
 
 def test_json_and_base64_inputs_are_decoded(tmp_path: Path) -> None:
-    """JSON requests are read by name (one object, a list, {"instances": [...]}); a content type outside the
-    capture config arrives BASE64-encoded ("Capture data")."""
+    """JSON requests are read by name (one object, a list, {"instances": [...]}) or, in SageMaker's
+    {"instances": [{"features": [...]}]} format, by position; a content type outside the capture config arrives
+    BASE64-encoded ("Capture data")."""
     lines = [
         _record(json.dumps({"age": 30, "plan": "basic"}), "JSON", "application/json"),
         _record(json.dumps([{"age": 31, "plan": "gold"}, {"age": 32, "plan": "basic"}]), "JSON", "application/json"),
         _record(json.dumps({"instances": [{"age": 33, "plan": "basic"}]}), "JSON", "application/json"),
         _record(base64.b64encode(b"34,premium").decode(), "BASE64", "text/x-custom-csv"),
+        _record(json.dumps({"instances": [{"features": [35, "gold"]}]}), "JSON", "application/json"),
     ]
     path = tmp_path / "c.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -232,8 +234,8 @@ def test_json_and_base64_inputs_are_decoded(tmp_path: Path) -> None:
     frames = [f for b in read_batches([path], Window()) for f in batch_frames(b, {"plan"}, tracker)]
     frame = pd.concat(frames, ignore_index=True)
 
-    assert sorted(frame["age"].astype(int)) == [30, 31, 32, 33, 34]
-    assert sorted(frame["plan"].astype(str)) == ["basic", "basic", "basic", "gold", "premium"]
+    assert sorted(frame["age"].astype(int)) == [30, 31, 32, 33, 34, 35]
+    assert sorted(frame["plan"].astype(str)) == ["basic", "basic", "basic", "gold", "gold", "premium"]
 
 
 def test_a_line_that_is_not_a_capture_record_names_the_file_and_line(tmp_path: Path) -> None:

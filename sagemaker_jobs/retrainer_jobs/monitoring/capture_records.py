@@ -7,9 +7,9 @@ content type not listed in the capture config). Like Model Monitor, the reader k
 inferenceTime falls in [start, end) (more hours than the window may have been downloaded).
 
 Inputs are decoded as the model's input contract has them: headerless CSV in the baseline's column order (one row
-or several per request), or JSON records by name (one object, a list of objects, or `{"instances": [...]}`; a list
-of values is read by position). Records are grouped into batches of about `batch_rows` rows, so memory is bounded
-by a batch whatever the window holds.
+or several per request), or JSON records by name (one object, a list of objects, or `{"instances": [...]}`); a
+list of values, or SageMaker's `{"instances": [{"features": [...]}]}`, is read by position. Records are grouped
+into batches of about `batch_rows` rows, so memory is bounded by a batch whatever the window holds.
 """
 
 from __future__ import annotations
@@ -199,6 +199,9 @@ def _json_rows(payload: Any, columns: list[str]) -> list[dict[str, Any]]:
     if isinstance(payload, dict):
         return [payload]
     if isinstance(payload, list) and payload and all(isinstance(item, dict) for item in payload):
+        if "features" not in columns and all(isinstance(item.get("features"), list) for item in payload):
+            # SageMaker's {"instances": [{"features": [...]}]} request format: values by position
+            return [dict(zip(columns, item["features"])) for item in payload]  # noqa: B905
         return payload
     if isinstance(payload, list) and payload and all(isinstance(item, list) for item in payload):
         # zip without strict=: the scikit-learn 1.2-1 image runs Python 3.9
