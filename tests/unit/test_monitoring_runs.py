@@ -299,3 +299,35 @@ def test_many_capture_files_stream_in_batches_to_the_same_statistics(
         else:
             assert a == b
     assert streamed.drift == pytest.approx(whole.drift)
+
+
+def test_the_job_runs_from_the_published_files_as_the_processing_container_starts_it(tmp_path: Path) -> None:
+    """Given the monitoring folder copied as plain files (as the job code is published to
+    /opt/ml/processing/input/code), when `python3 <code>/monitoring/__main__.py baseline ...` runs in a fresh
+    interpreter without the repository on PYTHONPATH, then it writes the baseline and Model Monitor's ExitMessage."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import retrainer_jobs.monitoring as package
+
+    code = tmp_path / "code"
+    shutil.copytree(Path(package.__file__).parent, code / "monitoring", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "in").mkdir()
+    pd.DataFrame({"age": [20, 30, 40], "plan": ["a", "b", "a"]}).to_csv(tmp_path / "in" / "train.csv", index=False)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    completed = subprocess.run(
+        [sys.executable, str(code / "monitoring" / "__main__.py"), "baseline",
+         "--input-dir", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"),
+         "--message-file", str(tmp_path / "message")],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "message").read_text() == "Completed: Job completed successfully with no violations."
+    assert [f["name"] for f in json.loads((tmp_path / "out" / "statistics.json").read_text())["features"]] == [
+        "age",
+        "plan",
+    ]
