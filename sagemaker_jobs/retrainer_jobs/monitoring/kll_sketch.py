@@ -45,7 +45,7 @@ class _Compactor:
 
 
 class KllSketch:
-    """Mergeable quantile sketch; `update` takes numpy arrays, `to_json`/`from_json` use Model Monitor's layout."""
+    """Quantile sketch; `update` takes numpy arrays, `to_json`/`from_json` use Model Monitor's layout."""
 
     def __init__(self, sketch_size: int = SKETCH_SIZE, shrinking_factor: float = SHRINKING_FACTOR) -> None:
         self.sketch_size = sketch_size
@@ -65,7 +65,7 @@ class KllSketch:
         start = 0
         while start < len(values):
             # Deequ condenses as soon as the items held exceed the total capacity: cut the batch there.
-            room = self._total_capacity - self._size + 1
+            room = max(1, self._total_capacity - self._size + 1)
             piece = values[start : start + room]
             self._pending.append(piece)
             self._pending_size += len(piece)
@@ -92,20 +92,6 @@ class KllSketch:
                 upper.buffer = np.concatenate([upper.buffer, output])
                 self._size = sum(len(c.buffer) for c in self._compactors)
                 return
-
-    def merge(self, other: KllSketch) -> KllSketch:
-        """Deequ's merge: append level by level, then condense while over capacity."""
-        self._flush()
-        other._flush()
-        while len(self._compactors) < len(other._compactors):
-            self._compactors.append(_Compactor())
-        self._total_capacity = sum(self._capacity(h) for h in range(len(self._compactors)))
-        for mine, theirs in zip(self._compactors, other._compactors):  # noqa: B905 - Python 3.9 in the image
-            mine.buffer = np.concatenate([mine.buffer, theirs.buffer])
-        self._size = sum(len(c.buffer) for c in self._compactors)
-        while self._size >= self._total_capacity:
-            self._condense()
-        return self
 
     # ------------------------------------------------------------------------------------------ queries
     def weighted_items(self) -> tuple[np.ndarray, np.ndarray]:
