@@ -112,3 +112,13 @@ def test_categorical_distance_is_linf_over_relative_frequencies() -> None:
     assert categorical_distance(base, current, "Simple") == pytest.approx(0.5)
     assert categorical_distance(base, current, "Robust") == pytest.approx(0.5 - 1.8 * math.sqrt(200 / 10_000))
     assert categorical_distance(base, base, "Robust") == 0.0
+
+
+def test_kll_buckets_are_the_exact_histogram_while_the_sketch_holds_every_value() -> None:
+    """statistics.json's 10 KLL buckets (Deequ: [lower, upper) and the last one closed) equal numpy's 10-bin
+    histogram from min to max while at most 2,050 values are held."""
+    values = np.random.default_rng(8).normal(50, 10, 2_000)
+
+    counts = [b["count"] for b in sketch_of(values).bucket_counts(values.min(), values.max())]
+
+    assert counts == np.histogram(values, bins=10)[0].tolist()
