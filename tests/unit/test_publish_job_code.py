@@ -24,7 +24,7 @@ def test_create_publishes_preprocess_and_answers_cloudformation(
     stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     responses = Responses()
-    monkeypatch.setattr(app, "HttpCustomResourceResponder", lambda: responses)
+    monkeypatch.setattr(app.composition, "custom_resource_responder", lambda: responses)
     result = app.lambda_handler(SAMPLE, context)
     assert result["Status"] == "SUCCESS"
     prefix = result["Data"]["CodePrefix"]
@@ -39,7 +39,7 @@ def test_failure_is_reported_to_cloudformation_not_left_hanging(
     stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     responses = Responses()
-    monkeypatch.setattr(app, "HttpCustomResourceResponder", lambda: responses)
+    monkeypatch.setattr(app.composition, "custom_resource_responder", lambda: responses)
     result = app.lambda_handler({**SAMPLE, "RequestType": "Upgrade"}, context)
     assert result["Status"] == "FAILED" and "unknown RequestType 'Upgrade'" in result["Reason"]
     assert len(responses.sent) == 1
