@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from tests.unit.conftest import ROOT
+from tests.samples import ROOT
 
 DEPLOYED = [p for folder in ("functions", "shared", "sagemaker_jobs") for p in (ROOT / folder).rglob("*.py")]
 

@@ -11,7 +11,8 @@ import pytest
 
 from functions.coordinate_runs import app as coordinate
 from functions.start_retraining import app as start
-from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
+from tests.aws_stack import Stack
+from tests.samples import ENVIRONMENT, FakeContext, load_event
 
 UPLOAD = load_event("s3_object_created.json")
 CLAIM = load_event("coordinate_runs_claim.json")
