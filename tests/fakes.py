@@ -8,6 +8,8 @@ Fakes record what they were asked (`calls`, `sent`, ...) so a test can assert wh
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from retrainer.ports import (
     ModelArtifact,
     ModelState,
     ModelVersion,
+    ObjectVersion,
     ProcessingJobSummary,
     RecordedTrigger,
     StartedExecution,
@@ -310,3 +313,117 @@ class FreeLedger:
 
     def acquire(self, model_name: str, run_id: str, ttl_seconds: int, day: str, max_runs: int) -> bool:
         return True
+
+
+@dataclass
+class _Trigger:
+    attributes: dict[str, str]
+    received_at: float
+    status: str = "pending"
+
+
+@dataclass
+class _ModelItem:
+    run_id: str | None = None
+    lock_expires_at: float = 0.0
+    runs_day: str | None = None
+    runs: int = 0
+    promoted_at: float | None = None
+
+
+def _sequencer(value: str) -> str:
+    return value.upper().ljust(40, "0")  # S3: right-pad the shorter sequencer with zeros before comparing
+
+
+@dataclass
+class FakeTriggerLedger:
+    """The trigger ledger in memory, with the DynamoDB ledger's rules: a trigger is recorded once, an S3 event
+    older than one seen for the same object records nothing, one run holds a model's lock, a day's runs are
+    counted against the budget, and a promotion is recorded even when the lock had gone."""
+
+    clock: Callable[[], float] = time.time
+    triggers: dict[tuple[str, str], _Trigger] = field(default_factory=dict)
+    sequencers: dict[tuple[str, str], str] = field(default_factory=dict)
+    state: dict[str, _ModelItem] = field(default_factory=dict)
+    deferrals: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def record(
+        self, model_name: str, trigger_id: str, item: dict[str, str], version: ObjectVersion | None = None
+    ) -> RecordedTrigger:
+        if version is not None:
+            seen = self.sequencers.get((model_name, version.object_id))
+            if seen is not None and seen > _sequencer(version.sequencer):
+                return RecordedTrigger(trigger_id=trigger_id, status="late", attributes=dict(item), late=True)
+            self.sequencers[(model_name, version.object_id)] = _sequencer(version.sequencer)
+        existing = self.triggers.get((model_name, trigger_id))
+        if existing is not None:
+            return self._recorded(trigger_id, existing, redelivered=True)
+        recorded = self.triggers[(model_name, trigger_id)] = _Trigger(dict(item), self.clock())
+        return self._recorded(trigger_id, recorded, redelivered=False)
+
+    @staticmethod
+    def _recorded(trigger_id: str, trigger: _Trigger, redelivered: bool) -> RecordedTrigger:
+        return RecordedTrigger(
+            trigger_id=trigger_id,
+            status=trigger.status,
+            attributes=dict(trigger.attributes),
+            received_at=trigger.received_at,
+            redelivered=redelivered,
+        )
+
+    def model_state(self, model_name: str, day: str) -> ModelState:
+        item = self.state.get(model_name, _ModelItem())
+        return ModelState(
+            lock_holder=item.run_id,
+            lock_expires_at=item.lock_expires_at if item.run_id else 0.0,
+            runs_today=item.runs if item.runs_day == day else 0,
+            last_promotion=item.promoted_at,
+        )
+
+    def acquire(self, model_name: str, run_id: str, ttl_seconds: int, day: str, max_runs: int) -> bool:
+        now = self.clock()
+        item = self.state.setdefault(model_name, _ModelItem())
+        free = item.run_id is None or item.run_id == run_id or item.lock_expires_at < int(now)
+        same_day = item.runs_day == day
+        if max_runs < 1 or not free or (same_day and item.runs >= max_runs):
+            return False
+        item.run_id, item.lock_expires_at = run_id, float(int(now + ttl_seconds))
+        item.runs, item.runs_day = (item.runs + 1 if same_day else 1), day
+        return True
+
+    def release(self, model_name: str, run_id: str, promoted_at: float | None = None) -> bool:
+        item = self.state.setdefault(model_name, _ModelItem())
+        if promoted_at is not None:  # recorded even when the lock had already gone
+            item.promoted_at = promoted_at
+        if item.run_id != run_id:
+            return False
+        item.run_id, item.lock_expires_at = None, 0.0
+        return True
+
+    def pending(self, model_name: str) -> list[RecordedTrigger]:
+        found = [
+            self._recorded(trigger_id, trigger, redelivered=False)
+            for (model, trigger_id), trigger in self.triggers.items()
+            if model == model_name and trigger.status == "pending"
+        ]
+        return sorted(found, key=lambda trigger: (trigger.received_at, trigger.trigger_id))
+
+    def consume(self, model_name: str, triggers: list[RecordedTrigger], run_id: str) -> list[RecordedTrigger]:
+        consumed: list[RecordedTrigger] = []
+        for trigger in triggers:
+            stored = self.triggers.get((model_name, trigger.trigger_id))
+            if stored is None or stored.status != "pending":
+                continue
+            stored.status = "consumed"
+            stored.attributes["consumed_by"] = run_id
+            consumed.append(trigger)
+        return consumed
+
+    def first_deferral(self, model_name: str, day: str, reason: str) -> bool:
+        if (model_name, day) in self.deferrals:
+            return False
+        self.deferrals[(model_name, day)] = reason
+        return True
+
+    def models_with_pending(self) -> list[str]:
+        return sorted({model for (model, _), trigger in self.triggers.items() if trigger.status == "pending"})

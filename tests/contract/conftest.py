@@ -13,8 +13,8 @@ Where moto lacks an API the real adapter needs, the suite says so:
 - ExecutionHistory: moto answers GetExecutionHistory with canned events that do not come from the
   definition, and DescribeProcessingJob needs a whole processing job; neither is in this suite (the
   offline runtime's tests run both for real).
-- TriggerLedger: no in-memory fake exists yet (unit tests use `FreeLedger`); the DynamoDB ledger is tested
-  on moto in tests/functional.
+- TriggerLedger runs in full on both; moto's DynamoDB honours the conditional writes and
+  ReturnValuesOnConditionCheckFailure the ledger relies on.
 """
 
 from __future__ import annotations
