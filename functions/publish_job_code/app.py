@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import retrainer_jobs
 from retrainer import composition, settings
-from retrainer.adapters.aws import HttpCustomResourceResponder
 from retrainer.services.job_code import handle_custom_resource, job_files
 
 logger = Logger()
@@ -24,6 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         files=job_files(Path(retrainer_jobs.__file__).parent),
         bucket=config.artifacts_bucket,
         writer=composition.s3_objects(),
-        responder=HttpCustomResourceResponder(),
+        responder=composition.custom_resource_responder(),
         log_stream_name=context.log_stream_name,
     )

@@ -9,16 +9,10 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from retrainer.adapters.aws import (
-    DynamoDBTriggerLedger,
-    S3ConfigStore,
-    S3DataCatalog,
-    S3Objects,
-    SageMakerProcessingJobs,
-    SnsNotifier,
-    StepFunctionsHistory,
-    StepFunctionsStarter,
-)
+from retrainer.adapters.dynamodb import DynamoDBTriggerLedger
+from retrainer.adapters.s3 import S3ConfigStore, S3DataCatalog, S3Objects
+from retrainer.adapters.sns import SnsNotifier
+from retrainer.adapters.stepfunctions import StepFunctionsHistory, StepFunctionsStarter
 from retrainer.services.runs import Adapters, HandledTriggers
 from retrainer.settings import ManageRolloutSettings, PipelineDefaults
 
@@ -31,6 +25,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
 
+    from retrainer.adapters.cloudformation import HttpCustomResourceResponder
+    from retrainer.adapters.sagemaker import SageMakerProcessingJobs
     from retrainer.services.rollout import RolloutAdapters
 
 
@@ -92,11 +88,19 @@ def execution_history() -> StepFunctionsHistory:
 
 
 def processing_jobs() -> SageMakerProcessingJobs:
+    from retrainer.adapters.sagemaker import SageMakerProcessingJobs
+
     return SageMakerProcessingJobs(sagemaker_client())
 
 
 def s3_objects() -> S3Objects:
     return S3Objects(s3_client())
+
+
+def custom_resource_responder() -> HttpCustomResourceResponder:
+    from retrainer.adapters.cloudformation import HttpCustomResourceResponder
+
+    return HttpCustomResourceResponder()
 
 
 @cache
@@ -117,7 +121,8 @@ def rollout_adapters(settings: ManageRolloutSettings) -> RolloutAdapters:
     """What the rollout's steps need: endpoints, the registry, the challenger's alarms and auto scaling.
 
     Imported here, not at the top: the trigger functions share this module and never pay for them."""
-    from retrainer.adapters.monitoring import ApplicationAutoScalingVariants, CloudWatchVariantAlarms
+    from retrainer.adapters.application_autoscaling import ApplicationAutoScalingVariants
+    from retrainer.adapters.cloudwatch_alarms import CloudWatchVariantAlarms
     from retrainer.adapters.sagemaker import SageMakerEndpoints, SageMakerModelRegistry
     from retrainer.services.rollout import RolloutAdapters
 

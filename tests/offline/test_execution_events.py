@@ -77,6 +77,7 @@ def test_executions_send_their_status_changes_in_the_documented_shape(
     detail-type "Step Functions Execution Status Change", `resources` = [the execution ARN], and `detail` with
     executionArn, stateMachineArn, name, status, startDate/stopDate in epoch milliseconds, input and output as
     JSON strings (output null unless SUCCEEDED), inputDetails/outputDetails, error and cause."""
+    # Given a state machine with a 60-second TimeoutSeconds and a queue behind a rule on its status changes
     sfn, arn, queue = watched
     # When one execution succeeds, one is stopped by hand, and one runs past the machine's TimeoutSeconds
     done = sfn.start_execution(stateMachineArn=arn, name="done", input='{"hold": false}')["executionArn"]

@@ -6,16 +6,19 @@ import ast
 
 import pytest
 
-from tests.unit.conftest import ROOT
+from tests.samples import ROOT
 
 DEPLOYED = [p for folder in ("functions", "shared", "sagemaker_jobs") for p in (ROOT / folder).rglob("*.py")]
 
 
 @pytest.mark.parametrize("path", DEPLOYED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_deployed_code_does_not_import_the_emulator(path) -> None:  # type: ignore[no-untyped-def]
+    # Given a module that is deployed (a handler, the layer, job code)
     tree = ast.parse(path.read_text())
+    # When its imports are read
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    # Then none is moto, the offline runtime or the authoring SDKs (they are not in the Lambda runtime)
     assert not imported & {"moto", "retrainer_offline", "stepfunctions", "sagemaker"}
 
 

@@ -14,6 +14,7 @@ from retrainer.ports import ProcessingJobSummary
 from retrainer.services.monitor_violation import start_from_monitoring_run
 from retrainer.services.runs import Adapters
 from retrainer.settings import MonitorViolationSettings
+from tests.fakes import FakeObjects, FakeProcessingJobs, FakeStarter, FreeLedger
 from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
 
 ALARM = load_event("alarm_state_change.json")
@@ -99,54 +100,22 @@ def test_violations_that_do_not_apply_are_rejected(
     assert stack.executions() == []
 
 
-class _Jobs:
-    def __init__(self, summary: ProcessingJobSummary) -> None:
-        self.summary_value = summary
-        self.asked: list[str] = []
-
-    def summary(self, job_name: str) -> ProcessingJobSummary:
-        self.asked.append(job_name)
-        return self.summary_value
-
-
-class _Starter:
-    def __init__(self) -> None:
-        self.started: list[str] = []
-
-    def start(self, name: str, payload: str) -> Any:
-        from retrainer.ports import StartedExecution
-
-        self.started.append(name)
-        return StartedExecution(execution_arn=f"arn:exec:{name}", already_existed=False)
-
-
-class _FreeLedger:
-    """A ledger with no run in progress: every trigger is new and the lock is free."""
-
-    def record(self, model_name: str, trigger_id: str, item: dict[str, str], version: Any = None) -> Any:
-        from retrainer.ports import RecordedTrigger
-
-        return RecordedTrigger(trigger_id=trigger_id, status="pending", attributes=item)
-
-    def model_state(self, model_name: str, day: str) -> Any:
-        from retrainer.ports import ModelState
-
-        return ModelState(lock_holder=None, lock_expires_at=0.0, runs_today=0, last_promotion=None)
-
-    def acquire(self, model_name: str, run_id: str, ttl_seconds: int, day: str, max_runs: int) -> bool:
-        return True
-
-
 def test_event_without_exit_message_is_confirmed_with_describe() -> None:
     # Given a state-change event that does not carry ExitMessage (sagemaker-contracts.md §8: [U])
     detail = {k: v for k, v in MONITORING["detail"].items() if k != "ExitMessage"}
     event = ProcessingJobStateChangeEvent.model_validate({**MONITORING, "detail": detail})
-    jobs = _Jobs(ProcessingJobSummary(exit_message="CompletedWithViolations: 2 violations", environment={}))
-    starter = _Starter()
+    jobs = FakeProcessingJobs(
+        {
+            MONITORING["detail"]["ProcessingJobName"]: ProcessingJobSummary(
+                exit_message="CompletedWithViolations: 2 violations", environment={}
+            )
+        }
+    )
+    starter = FakeStarter()
     adapters = Adapters(
-        config_store=type("C", (), {"model_overrides": lambda self, m: None})(),
+        config_store=FakeObjects(),
         data_catalog=type("D", (), {"has_csv": lambda self, b, p: True})(),
-        ledger=_FreeLedger(),
+        ledger=FreeLedger(),
         starter=starter,
     )
     settings = MonitorViolationSettings.model_validate({**ENVIRONMENT})

@@ -62,10 +62,13 @@ def test_splits_70_20_10_with_label_first_no_header_and_one_hot(tmp_path: Path) 
 
 
 def test_split_is_reproducible(tmp_path: Path) -> None:
+    # Given a dataset preprocessed once
     _write_dataset(tmp_path / "input")
     _run(tmp_path, "--positive-label", "yes")
     first = (tmp_path / "output" / "test" / "test.csv").read_text()
+    # When the same data is preprocessed again (a retried job)
     _run(tmp_path, "--positive-label", "yes")
+    # Then the test split holds the same rows: champion and challenger are scored on the same held-out data
     assert (tmp_path / "output" / "test" / "test.csv").read_text() == first
 
 
@@ -85,8 +88,11 @@ def test_split_is_reproducible(tmp_path: Path) -> None:
 def test_data_problems_fail_the_job_with_a_message_naming_file_and_problem(
     tmp_path: Path, content: bytes, args: tuple[str, ...], problem: str
 ) -> None:
+    # Given one input file with a data problem
     (tmp_path / "input").mkdir()
     (tmp_path / "input" / "a.csv").write_bytes(content)
+    # When the job runs
+    # Then it fails, its message names the file and the problem, and it writes no split
     assert _run(tmp_path, *args) == 1
     message = (tmp_path / "message").read_text()
     assert message.startswith("DataValidationError:") and problem in message
@@ -94,7 +100,10 @@ def test_data_problems_fail_the_job_with_a_message_naming_file_and_problem(
 
 
 def test_files_with_different_columns_are_named(tmp_path: Path) -> None:
+    # Given two files whose columns differ
     _write_dataset(tmp_path / "input", name="a.csv")
     (tmp_path / "input" / "b.csv").write_text("age,churned,extra\n1,yes,3\n")
+    # When the job runs
+    # Then it fails naming the file that differs and the one it differs from
     assert _run(tmp_path, "--positive-label", "yes") == 1
     assert "b.csv: columns differ from a.csv" in (tmp_path / "message").read_text()

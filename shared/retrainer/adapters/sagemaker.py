@@ -1,4 +1,4 @@
-"""boto3 adapters for SageMaker endpoints and the Model Registry (ports: retrainer.ports)."""
+"""SageMaker: endpoints, the Model Registry and processing jobs (ports: Endpoints, ModelRegistry, ProcessingJobs)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from retrainer.adapters.client_errors import error_code, error_message
 from retrainer.errors import EndpointConfigExists
-from retrainer.ports import EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
+from retrainer.ports import EndpointState, LiveVariant, ModelArtifact, ModelVersion, ProcessingJobSummary, VariantSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
-
-
 def _not_found(exc: ClientError) -> bool:
     """SageMaker answers a missing endpoint, config or model with ValidationException 'Could not find ...'."""
-    return _code(exc) in {"ValidationException", "ValidationError", "ResourceNotFound"} and (
-        "could not find" in _message(exc).lower() or "does not exist" in _message(exc).lower()
+    return error_code(exc) in {"ValidationException", "ValidationError", "ResourceNotFound"} and (
+        "could not find" in error_message(exc).lower() or "does not exist" in error_message(exc).lower()
     )
 
 
@@ -113,7 +106,7 @@ class SageMakerEndpoints:
         try:
             self._client.create_endpoint_config(**request)
         except ClientError as exc:
-            if "already exist" in _message(exc).lower():
+            if "already exist" in error_message(exc).lower():
                 raise EndpointConfigExists(config_name) from exc
             raise
 
@@ -152,14 +145,14 @@ class SageMakerModelRegistry:
             self._client.describe_model_package_group(ModelPackageGroupName=group)
             return
         except ClientError as exc:
-            if not _not_found(exc) and _code(exc) not in {"ValidationException", "ValidationError"}:
+            if not _not_found(exc) and error_code(exc) not in {"ValidationException", "ValidationError"}:
                 raise
         try:
             self._client.create_model_package_group(
                 ModelPackageGroupName=group, ModelPackageGroupDescription=description[:1024]
             )
         except ClientError as exc:
-            if "already exist" not in _message(exc).lower():
+            if "already exist" not in error_message(exc).lower():
                 raise
 
     def versions(self, group: str) -> list[ModelVersion]:
@@ -242,3 +235,12 @@ class SageMakerModelRegistry:
 def _metadata(values: dict[str, str]) -> dict[str, str]:
     """CustomerMetadataProperties: keys up to 128 characters, values up to 256."""
     return {key[:128]: str(value)[:256] for key, value in values.items()}
+
+
+class SageMakerProcessingJobs:
+    def __init__(self, client: SageMakerClient) -> None:
+        self._client = client
+
+    def summary(self, job_name: str) -> ProcessingJobSummary:
+        job = self._client.describe_processing_job(ProcessingJobName=job_name)
+        return ProcessingJobSummary(exit_message=job.get("ExitMessage"), environment=dict(job.get("Environment", {})))

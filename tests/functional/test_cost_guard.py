@@ -11,7 +11,8 @@ import pytest
 
 from functions.coordinate_runs import app as coordinate
 from functions.start_retraining import app as start
-from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
+from tests.aws_stack import Stack
+from tests.samples import ENVIRONMENT, FakeContext, load_event
 
 UPLOAD = load_event("s3_object_created.json")
 CLAIM = load_event("coordinate_runs_claim.json")
@@ -76,6 +77,7 @@ def test_over_the_daily_budget_a_trigger_is_deferred_notified_once_and_kept(
 def test_the_scheduled_sweep_starts_deferred_triggers_once_the_budget_allows(
     stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given a budget of one run per day, used up, and a second upload deferred
     monkeypatch.setenv("MAX_RUNS_PER_DAY", "1")
     for n in range(2):
         stack.upload(f"incoming/churn/part-{n}.csv")
@@ -96,12 +98,15 @@ def test_the_scheduled_sweep_starts_deferred_triggers_once_the_budget_allows(
 def test_cooldown_after_a_promotion_defers_the_next_trigger(
     stack: Stack, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given a cooldown of an hour after a promotion, and a run that just deployed
     monkeypatch.setenv("PROMOTION_COOLDOWN_SECONDS", "3600")
     for n in range(2):
         stack.upload(f"incoming/churn/part-{n}.csv")
     first = start.lambda_handler(upload_event(0), context)
     finish_run(stack, context, first["run_id"], outcome="deployed")
+    # When the next upload arrives within the hour
     later = start.lambda_handler(upload_event(1), context)
+    # Then it is deferred and no second run starts
     assert later["status"] == "deferred"
     assert len(stack.executions()) == 1
 

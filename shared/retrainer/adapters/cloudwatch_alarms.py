@@ -1,21 +1,17 @@
-"""boto3 adapters for a variant's guards: CloudWatch alarms and Application Auto Scaling."""
+"""CloudWatch alarms on an endpoint variant's metrics (port: retrainer.ports.VariantAlarms)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
-
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any
 
 from retrainer.ports import AlarmEvent, AlarmSpec
 
 if TYPE_CHECKING:
-    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-SCALABLE_DIMENSION: Final = "sagemaker:variant:DesiredInstanceCount"
 
 
 class CloudWatchVariantAlarms:
@@ -75,67 +71,6 @@ class CloudWatchVariantAlarms:
     def delete(self, names: list[str]) -> None:
         if names:
             self._client.delete_alarms(AlarmNames=names)
-
-
-class ApplicationAutoScalingVariants:
-    def __init__(self, client: ApplicationAutoScalingClient) -> None:
-        self._client = client
-
-    def register(
-        self, endpoint_name: str, variant: str, minimum: int, maximum: int, target: float, cooldowns: tuple[int, int]
-    ) -> None:
-        resource = _resource_id(endpoint_name, variant)
-        self._client.register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=SCALABLE_DIMENSION,
-            MinCapacity=minimum,
-            MaxCapacity=maximum,
-        )
-        scale_in, scale_out = cooldowns
-        self._client.put_scaling_policy(
-            PolicyName=_policy_name(variant),
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=SCALABLE_DIMENSION,
-            PolicyType="TargetTrackingScaling",
-            TargetTrackingScalingPolicyConfiguration={
-                "TargetValue": target,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-                "ScaleInCooldown": scale_in,
-                "ScaleOutCooldown": scale_out,
-            },
-        )
-
-    def deregister(self, endpoint_name: str, variant: str) -> bool:
-        resource = _resource_id(endpoint_name, variant)
-        targets = self._client.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
-        if not targets.get("ScalableTargets"):
-            return False
-        policies = self._client.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)
-        for policy in policies.get("ScalingPolicies", []):
-            self._client.delete_scaling_policy(
-                PolicyName=policy["PolicyName"],
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension=SCALABLE_DIMENSION,
-            )
-        try:
-            self._client.deregister_scalable_target(
-                ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=SCALABLE_DIMENSION
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ObjectNotFoundException":
-                raise
-        return True
-
-
-def _resource_id(endpoint_name: str, variant: str) -> str:
-    return f"endpoint/{endpoint_name}/variant/{variant}"
-
-
-def _policy_name(variant: str) -> str:
-    return f"{variant}-invocations-per-instance"
 
 
 def _iso(value: Any) -> str:

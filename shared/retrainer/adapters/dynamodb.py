@@ -1,115 +1,18 @@
-"""boto3 adapters. Each takes its client as an argument so the composition root owns the clients."""
+"""The trigger ledger on DynamoDB (port: retrainer.ports.TriggerLedger)."""
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from retrainer.errors import InvalidModelConfig, WorkflowStartFailed
-from retrainer.ports import (
-    ModelState,
-    ObjectVersion,
-    ProcessingJobSummary,
-    RecordedTrigger,
-    StartedExecution,
-)
+from retrainer.adapters.client_errors import error_code
+from retrainer.ports import ModelState, ObjectVersion, RecordedTrigger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_sagemaker import SageMakerClient
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_stepfunctions import SFNClient
-
-MODEL_CONFIG_PREFIX = "config/"
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-class StepFunctionsHistory:
-    """Where an execution was: the last state it entered, from GetExecutionHistory (newest first)."""
-
-    def __init__(self, client: SFNClient, max_pages: int = 3) -> None:
-        self._client = client
-        self._max_pages = max_pages
-
-    def last_state(self, execution_arn: str) -> str | None:
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "reverseOrder": True, "maxResults": 100}
-        try:
-            for _ in range(self._max_pages):
-                page = self._client.get_execution_history(**kwargs)
-                entered = [
-                    event
-                    for event in page.get("events", [])
-                    if event.get("type", "").endswith("StateEntered") and event.get("stateEnteredEventDetails")
-                ]
-                if entered:  # the newest by event id, whatever order the page is in
-                    return str(max(entered, key=lambda event: event["id"])["stateEnteredEventDetails"]["name"])
-                if not page.get("nextToken"):
-                    return None
-                kwargs["nextToken"] = page["nextToken"]
-        except ClientError as exc:  # best effort: the notice still says what happened, without where
-            logging.getLogger(__name__).warning("GetExecutionHistory failed: %s", _error_code(exc) or exc)
-        return None
-
-
-class StepFunctionsStarter:
-    def __init__(self, client: SFNClient, state_machine_arn: str) -> None:
-        self._client = client
-        self._arn = state_machine_arn
-
-    def start(self, name: str, payload: str) -> StartedExecution:
-        try:
-            response = self._client.start_execution(stateMachineArn=self._arn, name=name, input=payload)
-        except ClientError as exc:
-            if _error_code(exc) == "ExecutionAlreadyExists":
-                arn = self._arn.replace(":stateMachine:", ":execution:") + f":{name}"
-                return StartedExecution(execution_arn=arn, already_existed=True)
-            raise WorkflowStartFailed(f"StartExecution failed: {_error_code(exc) or exc}") from exc
-        return StartedExecution(execution_arn=response["executionArn"], already_existed=False)
-
-
-class S3ConfigStore:
-    def __init__(self, client: S3Client, bucket: str) -> None:
-        self._client = client
-        self._bucket = bucket
-
-    def model_overrides(self, model_name: str) -> dict[str, Any] | None:
-        key = f"{MODEL_CONFIG_PREFIX}{model_name}.json"
-        try:
-            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if _error_code(exc) in {"NoSuchKey", "404"}:
-                return None
-            raise
-        try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidModelConfig(f"s3://{self._bucket}/{key} is not valid JSON: {exc}") from exc
-        if not isinstance(document, dict):
-            raise InvalidModelConfig(f"s3://{self._bucket}/{key} must hold a JSON object")
-        return document
-
-
-class S3DataCatalog:
-    def __init__(self, client: S3Client) -> None:
-        self._client = client
-
-    def has_csv(self, bucket: str, prefix: str) -> bool:
-        paginator = self._client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                if item["Key"].lower().endswith(".csv") and item.get("Size", 0) > 0:
-                    return True
-        return False
-
 
 SEQUENCER_WIDTH = 40
 # Consumed triggers and object sequencers expire (the table's TTL attribute `expires_at`) after 30 days:
@@ -179,7 +82,7 @@ class DynamoDBTriggerLedger:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             existing: dict[str, Any] = exc.response.get("Item") or self._client.get_item(  # type: ignore[assignment]
                 TableName=self._table, Key=self._key(model_name, f"trigger#{trigger_id}"), ConsistentRead=True
@@ -201,7 +104,7 @@ class DynamoDBTriggerLedger:
                 ExpressionAttributeValues={":new": sequencer},
             )
         except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -255,7 +158,7 @@ class DynamoDBTriggerLedger:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
                 old: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
                 if old.get("runs_day", {}).get("S") == day:
@@ -276,7 +179,7 @@ class DynamoDBTriggerLedger:
                 ExpressionAttributeValues={":run": {"S": run_id}, **promotion},
             )
         except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             if promotion:  # the lock had already gone (expired, taken over): the promotion still counts
                 self._client.update_item(
@@ -315,7 +218,7 @@ class DynamoDBTriggerLedger:
             try:
                 self._client.update_item(**self._consume_update(model_name, trigger, run_id))
             except ClientError as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
                 continue
             consumed.append(trigger)
@@ -344,7 +247,7 @@ class DynamoDBTriggerLedger:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -366,27 +269,6 @@ class DynamoDBTriggerLedger:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-class SnsNotifier:
-    """Trigger-side notices (a deferred trigger) on the same topic the state machine notifies."""
-
-    def __init__(self, client: SNSClient, topic_arn: str) -> None:
-        self._client = client
-        self._topic = topic_arn
-
-    def publish(self, subject: str, message: dict[str, Any], outcome: str, model_name: str) -> None:
-        if not self._topic:
-            return
-        self._client.publish(
-            TopicArn=self._topic,
-            Subject=subject[:100],
-            Message=json.dumps(message, default=str),
-            MessageAttributes={
-                "outcome": {"DataType": "String", "StringValue": outcome},
-                "model_name": {"DataType": "String", "StringValue": model_name},
-            },
-        )
-
-
 def _recorded(item: dict[str, Any], redelivered: bool) -> RecordedTrigger:
     plain = {key: next(iter(value.values())) for key, value in item.items()}
     return RecordedTrigger(
@@ -396,49 +278,3 @@ def _recorded(item: dict[str, Any], redelivered: bool) -> RecordedTrigger:
         received_at=float(plain.get("received_at", 0)),
         redelivered=redelivered,
     )
-
-
-class SageMakerProcessingJobs:
-    def __init__(self, client: SageMakerClient) -> None:
-        self._client = client
-
-    def summary(self, job_name: str) -> ProcessingJobSummary:
-        job = self._client.describe_processing_job(ProcessingJobName=job_name)
-        return ProcessingJobSummary(exit_message=job.get("ExitMessage"), environment=dict(job.get("Environment", {})))
-
-
-class S3Objects:
-    def __init__(self, client: S3Client) -> None:
-        self._client = client
-
-    def list_keys(self, bucket: str, prefix: str) -> list[str]:
-        keys: list[str] = []
-        for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys.extend(item["Key"] for item in page.get("Contents", []))
-        return sorted(keys)
-
-    def read_lines(self, bucket: str, key: str) -> list[str]:
-        body = self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return body.decode("utf-8").splitlines()
-
-    def put(self, bucket: str, key: str, body: bytes) -> None:
-        self._client.put_object(Bucket=bucket, Key=key, Body=body)
-
-
-class HttpCustomResourceResponder:
-    """Answers CloudFormation by PUTting the response document to the pre-signed ResponseURL."""
-
-    def __init__(self, timeout_seconds: float = 10.0) -> None:
-        self._timeout = timeout_seconds
-
-    def send(self, response_url: str, body: dict[str, Any]) -> None:
-        if not response_url.startswith(("https://", "http://")):
-            raise ValueError("ResponseURL must be an http(s) URL")
-        import urllib.request  # only the custom-resource function needs it: kept out of the handlers' import
-
-        data = json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(  # noqa: S310 - scheme checked above
-            response_url, data=data, method="PUT", headers={"Content-Type": ""}
-        )
-        with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-            response.read()
