@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from retrainer.errors import InvalidModelConfig, WorkflowStartFailed
+from retrainer.errors import InvalidModelConfig, ProcessingJobNotFound, WorkflowStartFailed
 from retrainer.ports import (
     ModelState,
     ObjectVersion,
@@ -92,9 +92,17 @@ class S3ConfigStore:
         try:
             document = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidModelConfig(f"s3://{self._bucket}/{key} is not valid JSON: {exc}") from exc
+            raise InvalidModelConfig(
+                f"s3://{self._bucket}/{key} is not valid JSON: {exc}",
+                model_name=model_name,
+                file=f"s3://{self._bucket}/{key}",
+            ) from exc
         if not isinstance(document, dict):
-            raise InvalidModelConfig(f"s3://{self._bucket}/{key} must hold a JSON object")
+            raise InvalidModelConfig(
+                f"s3://{self._bucket}/{key} must hold a JSON object",
+                model_name=model_name,
+                file=f"s3://{self._bucket}/{key}",
+            )
         return document
 
 
@@ -116,6 +124,8 @@ SEQUENCER_WIDTH = 40
 # far beyond any redelivery (EventBridge retries for 24 h, Lambda keeps an async event 6 h), and it keeps
 # the table, and the sweep's scan of it, from growing forever. Pending triggers never expire.
 RETENTION_SECONDS = 30 * 86400
+# A problem still unfixed after a week is notified again.
+NOTICE_RETENTION_SECONDS = 7 * 86400
 
 
 def comparable_sequencer(sequencer: str) -> str:
@@ -138,7 +148,8 @@ class DynamoDBTriggerLedger:
       `runs_day`/`runs` (runs started on that UTC day) and `promoted_at` (the last deployment). Taking
       the lock and counting the run is one conditional UpdateItem. The lock's expiry is not named
       `expires_at`: that is the table's TTL attribute and would delete the whole item;
-    - `deferred#<day>`: the day's one "deferred" notice was sent.
+    - `deferred#<day>`: the day's one "deferred" notice was sent;
+    - `notice#<id>`: an "action needed" notice was sent for that problem (expires after NOTICE_RETENTION_SECONDS).
 
     A trigger costs two conditional PutItems (S3: sequencer, then trigger; others: the trigger) and one
     GetItem of `state`; only a trigger that may start a run writes `state`. There is no per-model
@@ -349,6 +360,24 @@ class DynamoDBTriggerLedger:
             raise
         return True
 
+    def first_notice(self, model_name: str, notice_id: str, problem: str) -> bool:
+        expires = int(self._clock()) + NOTICE_RETENTION_SECONDS
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(model_name, f"notice#{notice_id}"),
+                    "problem": {"S": problem},
+                    "expires_at": {"N": str(expires)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def models_with_pending(self) -> list[str]:
         models: set[str] = set()
         kwargs: dict[str, Any] = {
@@ -403,7 +432,13 @@ class SageMakerProcessingJobs:
         self._client = client
 
     def summary(self, job_name: str) -> ProcessingJobSummary:
-        job = self._client.describe_processing_job(ProcessingJobName=job_name)
+        try:
+            job = self._client.describe_processing_job(ProcessingJobName=job_name)
+        except ClientError as exc:
+            # SageMaker answers an unknown job name with ValidationException ("Could not find requested job").
+            if _error_code(exc) in {"ValidationException", "ResourceNotFound"}:
+                raise ProcessingJobNotFound(f"DescribeProcessingJob: no processing job named {job_name!r}") from exc
+            raise
         return ProcessingJobSummary(exit_message=job.get("ExitMessage"), environment=dict(job.get("Environment", {})))
 
 
