@@ -74,7 +74,8 @@ def summarize(value: object) -> str:
         text = value if isinstance(value, str) else _summary.repr(value)
     except Exception:  # describing a value must never fail the handler
         text = f"<{type(value).__name__}>"
-    return text[:MAX_LOGGED_CHARS]
+    # Lone surrogates (a hostile key) cannot be encoded: escape them so no log handler fails on them.
+    return text[:MAX_LOGGED_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def require_object(event: Any) -> dict[str, Any]:
@@ -126,7 +127,8 @@ def parse_event(event: Any, model: type[_E]) -> _E:
         return model.model_validate(event)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()[:5]
+            f"{'.'.join(summarize(str(p)) for p in error['loc']) or 'event'}: {error['msg']}"
+            for error in exc.errors()[:5]
         )
         raise EventRejected(
             f"event is not the expected {model.__name__}: {problems}",

@@ -74,8 +74,6 @@ def _sequencer(raw: str | None, context: dict[str, str]) -> str | None:
 
 
 def _check_key(key: str, prefix: str, context: dict[str, str]) -> None:
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise EventRejected("object key is longer than S3's 1,024-byte limit", **context)
     hidden = next((ch for ch in key if unicodedata.category(ch) in HIDDEN_CATEGORIES), None)
     if hidden is not None:
         raise EventRejected(
@@ -83,6 +81,8 @@ def _check_key(key: str, prefix: str, context: dict[str, str]) -> None:
             f"(U+{ord(hidden):04X}, category {unicodedata.category(hidden)})",
             **context,
         )
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise EventRejected("object key is longer than S3's 1,024-byte limit", **context)
     if {".", ".."} & set(key.split("/")):
         raise EventRejected("object key contains a '.' or '..' path segment", **context)
     if not key.startswith(prefix):
