@@ -150,11 +150,7 @@ def run_trigger(metrics: Metrics, notices: ActionNotices, action: Callable[[], R
         return {"status": "rejected", "reason": rejected.reason}
     except InvalidModelConfig as invalid:
         metrics.add_metric(name="InvalidModelConfigs", unit=MetricUnit.Count, value=1)
-        notices.once(
-            model_name=invalid.model_name,
-            problem=f"the model's configuration is invalid: {invalid}",
-            details={"file": invalid.file},
-        )
+        notices.invalid_config(invalid)
         raise
     except AwsCallFailed as failed:
         notices.once(model_name="", problem=f"an AWS call failed: {failed}", details={})

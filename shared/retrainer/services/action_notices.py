@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from retrainer.errors import InvalidModelConfig
 from retrainer.ports import Notifier, TriggerLedger
 
 logger = Logger(child=True)
@@ -53,3 +54,11 @@ class ActionNotices:
             logger.exception("could not send the action-needed notice", extra={"problem": problem[:500]})
             return False
         return True
+
+    def invalid_config(self, invalid: InvalidModelConfig) -> bool:
+        """The notice for a broken `config/<model>.json` (the same one from a trigger or the sweep)."""
+        return self.once(
+            model_name=invalid.model_name,
+            problem=f"the model's configuration is invalid: {invalid}",
+            details={"file": invalid.file},
+        )

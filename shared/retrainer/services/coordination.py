@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from retrainer import naming
 from retrainer.boundary import require_object
-from retrainer.errors import EventRejected, InvalidCoordinationRequest, RetrainerError
+from retrainer.errors import EventRejected, InvalidCoordinationRequest, InvalidModelConfig, RetrainerError
 from retrainer.pipeline_config import ConsumedTrigger, TriggerInfo
 from retrainer.ports import ExecutionHistory, RecordedTrigger
+from retrainer.services.action_notices import ActionNotices
 from retrainer.services.runs import Adapters, start_if_free
 from retrainer.settings import PipelineDefaults
 
@@ -94,13 +95,17 @@ class SweepRequest(BaseModel):
 def release(request: ReleaseRequest, defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
     promoted_at = time.time() if request.outcome == "deployed" else None
     adapters.ledger.release(request.model_name, request.run_id, promoted_at)
-    follow_up = start_follow_up(
-        request.model_name,
-        f"follow-up of {request.run_id} ({request.outcome})",
-        defaults,
-        adapters,
-        after=request.run_id,
-    )
+    try:
+        follow_up = start_follow_up(
+            request.model_name,
+            f"follow-up of {request.run_id} ({request.outcome})",
+            defaults,
+            adapters,
+            after=request.run_id,
+        )
+    except InvalidModelConfig as invalid:  # the model is free; its waiting triggers need the file fixed
+        ActionNotices(adapters.ledger, adapters.notifier).invalid_config(invalid)
+        raise
     return {"released": True, "follow_up": follow_up}
 
 
@@ -119,6 +124,8 @@ def sweep(defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
             logger.error(
                 "sweep could not start a run", extra={"model_name": model_name, "problem": problems[model_name]}
             )
+            if isinstance(exc, InvalidModelConfig):
+                ActionNotices(adapters.ledger, adapters.notifier).invalid_config(exc)
     result: dict[str, Any] = {"started": {model: arn for model, arn in started.items() if arn}}
     if problems:
         result["problems"] = problems
