@@ -10,11 +10,17 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
 ASL := statemachines/retraining.asl.json
+# checkov pins its own boto3/botocore, which conflict with the project's: it lives in a venv of its own.
+SCAN_VENV := .venv-scan
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(SCAN_VENV)/bin/checkov
 
-.PHONY: help lock venv lint typecheck validate render check-render unit test demo bench invoke clean
+.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo bench invoke clean
 
 help:
-	@echo "make test     lint, type checks, template + state machine validation, pytest"
+	@echo "make test     lint, type checks, template + state machine validation, security scans, pytest"
+	@echo "make scan     checkov on template.yaml (no failed check) and bandit on the code (no medium/high finding)"
+	@echo "make audit    pip-audit of requirements.lock against the vulnerability database (needs network access)"
 	@echo "make demo     the whole retraining flow offline (no AWS account, no Docker)"
 	@echo "make bench    performance figures"
 	@echo "make render   re-render $(ASL) from statemachines/retraining_workflow.py"
@@ -54,7 +60,23 @@ validate: venv check-render
 unit: venv
 	$(BIN)/pytest
 
-test: lint typecheck validate unit
+$(CHECKOV):
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+
+# checkov: every failed check fails the build; a skip needs its reason in template.yaml (resource Metadata
+# `checkov: skip: [{id, comment}]`). --skip-download keeps it offline (no Prisma Cloud guideline lookup).
+# bandit: medium and high severity findings fail the build (low ones are listed by `bandit -r ...`).
+scan: venv $(CHECKOV)
+	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/bandit --recursive --quiet --severity-level medium functions shared sagemaker_jobs statemachines offline
+
+# Known vulnerabilities in the pinned dependencies. Needs network access (it queries the PyPI/OSV
+# vulnerability database), so it is not part of `make test`.
+audit: venv
+	$(BIN)/pip-audit --requirement requirements.lock --disable-pip --no-deps --progress-spinner off
+
+test: lint typecheck validate scan unit
 
 demo: venv
 	$(BIN)/python -m retrainer_offline demo
@@ -66,4 +88,4 @@ invoke: venv
 	$(BIN)/python -m retrainer_offline invoke $(FUNCTION) --event $(EVENT)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

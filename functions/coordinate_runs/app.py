@@ -10,11 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from retrainer import composition, settings
 from retrainer.services.coordination import (
-    STATUS_CHANGE,
     ClaimRequest,
     ExecutionStatusChange,
-    ReleaseRequest,
+    SweepRequest,
     claim,
+    parse_request,
     release,
     run_ended,
     sweep,
@@ -27,15 +27,14 @@ tracer = LazyTracer()  # the X-Ray SDK loads at the first call, not at import
 
 @logger.inject_lambda_context(correlation_id_path="correlation_id", log_event=False)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    request = parse_request(event)
     config = settings.load(settings.CoordinateRunsSettings)
     adapters = composition.trigger_adapters(config)
-    action = event.get("action")
-    if action == "claim":
-        return claim(ClaimRequest.model_validate(event), adapters)
-    if action == "sweep":
+    if isinstance(request, ClaimRequest):
+        return claim(request, adapters)
+    if isinstance(request, SweepRequest):
         return sweep(config, adapters)
-    if event.get("detail-type") == STATUS_CHANGE:
-        ended = ExecutionStatusChange.model_validate(event)
-        return run_ended(ended, config, adapters, composition.execution_history())
-    return release(ReleaseRequest.model_validate(event), config, adapters)
+    if isinstance(request, ExecutionStatusChange):
+        return run_ended(request, config, adapters, composition.execution_history())
+    return release(request, config, adapters)

@@ -9,10 +9,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from retrainer import composition, settings
-from retrainer.boundary import parse_event, run_trigger
+from retrainer.boundary import parse_event, require_object, run_trigger
 from retrainer.events import AlarmStateChangeEvent, ProcessingJobStateChangeEvent
+from retrainer.services.action_notices import ActionNotices
 from retrainer.services.monitor_violation import start_from_alarm, start_from_monitoring_run
-from retrainer.services.runs import RunOutcome
+from retrainer.services.runs import Adapters, RunOutcome
 from retrainer.tracing import LazyTracer
 
 logger = Logger()
@@ -20,9 +21,8 @@ tracer = LazyTracer()  # the X-Ray SDK loads at the first call, not at import
 metrics = Metrics()
 
 
-def _start(event: dict[str, Any], config: settings.MonitorViolationSettings) -> RunOutcome:
-    adapters = composition.trigger_adapters(config)
-    if event.get("source") == "aws.sagemaker":
+def _start(event: Any, config: settings.MonitorViolationSettings, adapters: Adapters) -> RunOutcome:
+    if require_object(event).get("source") == "aws.sagemaker":
         run = parse_event(event, ProcessingJobStateChangeEvent)
         return start_from_monitoring_run(run, config, adapters, composition.processing_jobs())
     return start_from_alarm(parse_event(event, AlarmStateChangeEvent), config, adapters)
@@ -31,6 +31,9 @@ def _start(event: dict[str, Any], config: settings.MonitorViolationSettings) -> 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = settings.load(settings.MonitorViolationSettings)
-    return run_trigger(metrics, lambda: _start(event, config))
+    adapters = composition.trigger_adapters(config)
+    return run_trigger(
+        metrics, ActionNotices(adapters.ledger, adapters.notifier), lambda: _start(event, config, adapters)
+    )

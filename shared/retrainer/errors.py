@@ -20,8 +20,35 @@ class EventRejected(RetrainerError):
         self.context = context
 
 
+class ActionNeeded(EventRejected):
+    """A rejection only the user can fix (an upload to a folder that is not a valid model name, an alarm
+    named one hyphen off the convention): the trigger also notifies, once."""
+
+
 class InvalidModelConfig(RetrainerError):
-    """A model's configuration document in the artifacts bucket cannot be used."""
+    """A model's configuration document in the artifacts bucket cannot be used (the user must fix the file).
+
+    Raised, not rejected: the event stays retryable and reaches the dead-letter queue, so it can be
+    replayed once the file is fixed; the trigger notifies once (`model_name` and `file` name what to fix).
+    """
+
+    def __init__(self, message: str, *, model_name: str = "", file: str = "") -> None:
+        super().__init__(message)
+        self.model_name = model_name
+        self.file = file
+
+
+class ProcessingJobNotFound(RetrainerError):
+    """DescribeProcessingJob does not know the job an event names (a forged or foreign event)."""
+
+
+class AwsServiceBusy(RetrainerError):
+    """An AWS call was throttled or the service failed (5xx): retried by Lambda, then the dead-letter queue."""
+
+
+class AwsCallFailed(RetrainerError):
+    """An AWS call failed for a reason a retry will not fix (access denied, a missing resource): the stack
+    or its permissions need attention. The message names the service call and the error code."""
 
 
 class NoTrainingData(RetrainerError):
@@ -54,3 +81,7 @@ class EndpointConfigConflict(RetrainerError):
 
 class InvalidRolloutRequest(RetrainerError):
     """ManageRolloutFunction got a payload it cannot read (the state machine and the function disagree)."""
+
+
+class InvalidCoordinationRequest(RetrainerError):
+    """CoordinateRunsFunction got a payload that is no claim, release, sweep or run status change."""

@@ -73,6 +73,13 @@ def model_from_alarm(stack_name: str, alarm_name: str) -> str | None:
     return model if is_valid_model_name(model) else None
 
 
+def models_one_hyphen_off(model_part: str) -> list[str]:
+    """Models an alarm named `<stack>-drift-<model_part>` may have meant with a single hyphen where the
+    convention wants `--`: `churn-feature-age` may be `churn` (feature `feature-age`) or `churn-feature`."""
+    cuts = [i for i, ch in enumerate(model_part) if ch == "-"]
+    return [model_part[:i] for i in reversed(cuts) if is_valid_model_name(model_part[:i])]
+
+
 def run_id(model_name: str, *identity: str) -> str:
     """A run id that is also the execution name: `<model>-<12 hex of the trigger's identity>`.
 

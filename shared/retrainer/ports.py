@@ -106,6 +106,10 @@ class TriggerLedger(Protocol):
         """Record that the model's triggers are deferred today; True only the first time (one notice)."""
         ...
 
+    def first_notice(self, model_name: str, notice_id: str, problem: str) -> bool:
+        """Record an "action needed" notice; True only the first time for that id (one notice per problem)."""
+        ...
+
     def models_with_pending(self) -> list[str]: ...
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from functions.coordinate_runs import app as coordinate
 from functions.start_retraining import app as start
+from retrainer.errors import InvalidModelConfig
+from tests.sns_messages import published
 from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
 
 UPLOAD = load_event("s3_object_created.json")
@@ -213,3 +215,22 @@ def test_a_failed_run_that_released_itself_or_another_machine_changes_nothing(
     assert failed == {"released": False, "follow_up": None, "status": "FAILED", "state": None}
     assert other["ignored"] is True
     assert received() == [] and len(stack.executions()) == 1
+
+
+def test_a_config_broken_while_a_run_was_in_progress_is_notified_once(stack: Stack, context: FakeContext) -> None:
+    # Given a run of churn in progress and a second upload waiting behind it
+    first = start.lambda_handler(upload_event("incoming/churn/part-0.csv", "0A"), context)
+    coordinate.lambda_handler({**CLAIM, "run_id": first["run_id"], "seen_seq": seen_at_start(stack)}, context)
+    assert start.lambda_handler(upload_event("incoming/churn/part-1.csv", "0B"), context)["status"] == "pending"
+    # And churn's configuration document is broken meanwhile
+    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=b"{broken")
+    # When the run releases the model (its follow-up cannot start) and the scheduled sweep tries again
+    with pytest.raises(InvalidModelConfig):
+        coordinate.lambda_handler({**RELEASE, "run_id": first["run_id"], "outcome": "failed"}, context)
+    swept = coordinate.lambda_handler({"action": "sweep"}, context)
+    # Then no follow-up starts, the trigger still waits, and the user is told once which file to fix
+    assert "InvalidModelConfig" in swept["problems"]["churn"] and swept["started"] == {}
+    assert len(stack.executions()) == 1
+    [(subject, body)] = published("action needed")
+    assert subject == "retrainer: churn action needed"
+    assert body["file"] == f"s3://{stack.artifacts_bucket}/config/churn.json" and "not valid JSON" in body["problem"]

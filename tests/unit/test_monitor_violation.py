@@ -15,6 +15,7 @@ from retrainer.services.monitor_violation import start_from_monitoring_run
 from retrainer.services.runs import Adapters
 from retrainer.settings import MonitorViolationSettings
 from tests.fakes import FakeObjects, FakeProcessingJobs, FakeStarter, FreeLedger
+from tests.sns_messages import published
 from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
 
 ALARM = load_event("alarm_state_change.json")
@@ -40,6 +41,47 @@ def test_the_same_alarm_transition_delivered_twice_runs_once(stack: Stack, conte
     again = app.lambda_handler(copy.deepcopy(ALARM), context)
     assert again["status"] == "duplicate"
     assert len(stack.executions()) == 1
+
+
+def alarm_named(name: str) -> dict[str, Any]:
+    event = copy.deepcopy(ALARM)
+    event["detail"]["alarmName"] = name
+    return event
+
+
+def test_an_alarm_one_hyphen_off_the_convention_names_the_rule_and_notifies_once(
+    stack: Stack, context: FakeContext
+) -> None:
+    # Given churn has data, and its drift alarm was named with one hyphen where the convention wants two
+    stack.upload("incoming/churn/part-1.csv")
+    # When the alarm fires (and fires again)
+    results = [app.lambda_handler(alarm_named("retrainer-drift-churn-feature-age"), context) for _ in range(2)]
+    # Then the rejection names the convention and the name to use, instead of "no data"; nothing runs
+    assert all(r["status"] == "rejected" for r in results)
+    assert "one hyphen off" in results[0]["reason"] and "retrainer-drift-churn--feature-age" in results[0]["reason"]
+    assert stack.executions() == []
+    # And the owner is told once
+    [(subject, body)] = published("action needed")
+    assert subject == "retrainer: churn action needed" and "retrainer-drift-churn--feature-age" in body["problem"]
+
+
+def test_a_model_with_a_hyphen_in_its_name_is_not_taken_for_a_misnamed_alarm(
+    stack: Stack, context: FakeContext
+) -> None:
+    # Given both churn and churn-v2 have data
+    stack.upload("incoming/churn/part-1.csv")
+    stack.upload("incoming/churn-v2/part-1.csv")
+    # When churn-v2's alarm (no suffix) fires, Then churn-v2 retrains
+    result = app.lambda_handler(alarm_named("retrainer-drift-churn-v2"), context)
+    assert result["status"] == "started" and result["model_name"] == "churn-v2"
+    assert published("action needed") == []
+
+
+def test_an_alarm_of_another_stack_is_rejected_without_a_notice(stack: Stack, context: FakeContext) -> None:
+    stack.upload("incoming/churn/part-1.csv")
+    result = app.lambda_handler(alarm_named("prod-drift-churn"), context)
+    assert result["status"] == "rejected" and "convention" in result["reason"]
+    assert published() == []
 
 
 def test_monitoring_run_with_violations_retrains_the_endpoint_model(stack: Stack, context: FakeContext) -> None:

@@ -7,10 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from functions.start_retraining import app
 from retrainer import composition
-from retrainer.errors import InvalidModelConfig
+from retrainer.errors import AwsCallFailed, AwsServiceBusy, InvalidModelConfig
+from tests.sns_messages import published
 from tests.unit.conftest import FakeContext, Stack, load_event
 
 SAMPLE = load_event("s3_object_created.json")
@@ -112,6 +114,107 @@ def test_invalid_model_config_fails_loudly_and_starts_nothing(stack: Stack, cont
     stack.upload(KEY)
     stack.s3.put_object(Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=json.dumps({"metric": "rmse"}))
     with pytest.raises(InvalidModelConfig, match=r"config/churn.json.*metric"):
+        app.lambda_handler(SAMPLE, context)
+    assert stack.executions() == []
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (json.dumps({"metric": "rmse"}), "metric"),
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "must hold a JSON object"),
+    ],
+    ids=["invalid field", "not JSON", "not an object"],
+)
+def test_a_broken_model_config_notifies_the_user_once_naming_the_file(
+    stack: Stack, context: FakeContext, document: str, problem: str
+) -> None:
+    # Given churn's configuration document is broken
+    stack.upload(KEY)
+    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key="config/churn.json", Body=document)
+    # When the upload's event is handled three times (Lambda's two retries), and a second upload arrives
+    for event in (SAMPLE, SAMPLE, SAMPLE, event_with(key="incoming/churn/part-2.csv", sequencer="00617F0829932AAAAA")):
+        with pytest.raises(InvalidModelConfig):
+            app.lambda_handler(copy.deepcopy(event), context)
+    # Then nothing starts, the event still fails (so it reaches the dead-letter queue), and the user gets
+    # exactly one "action needed" notice naming the file and the problem
+    assert stack.executions() == []
+    [(subject, body)] = published("action needed")
+    assert subject == "retrainer: churn action needed"
+    assert body["model_name"] == "churn"
+    assert body["file"] == f"s3://{stack.artifacts_bucket}/config/churn.json"
+    assert problem in body["problem"] and body["headline"].startswith("ACTION NEEDED")
+
+
+def test_an_upload_to_an_invalid_model_folder_is_rejected_and_notified_once(stack: Stack, context: FakeContext) -> None:
+    # Given a user uploads into a folder whose name cannot be a model name
+    bad = event_with(key="incoming/Churn_v2/part-1.csv")
+    # When its event arrives, and a redelivery of it
+    results = [app.lambda_handler(copy.deepcopy(bad), context) for _ in range(2)]
+    # Then both are rejected (not retried), nothing starts, and one notice says what to rename
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert stack.executions() == []
+    [(_subject, body)] = published("action needed")
+    assert "not a valid model name" in body["problem"] and body["model_name"] == "Churn_v2"
+
+
+def test_a_foreign_event_is_rejected_without_a_notice(stack: Stack, context: FakeContext) -> None:
+    # Given an event of someone else's bucket (nothing the user must fix here)
+    foreign = copy.deepcopy(SAMPLE)
+    foreign["detail"]["bucket"]["name"] = "someone-elses-bucket"
+    # When it arrives, Then it is rejected and nobody is notified
+    assert app.lambda_handler(foreign, context)["status"] == "rejected"
+    assert published() == []
+
+
+def test_sequencers_differing_only_in_letter_case_are_the_same_upload(stack: Stack, context: FakeContext) -> None:
+    # Given an unversioned object's upload was handled (no version id: the sequencer is its identity)
+    stack.upload(KEY)
+    first = app.lambda_handler(event_with(**{"version-id": None, "sequencer": "00617F08299329D189"}), context)
+    # When the same event comes back with the sequencer in lower case
+    again = app.lambda_handler(event_with(**{"version-id": None, "sequencer": "00617f08299329d189"}), context)
+    # Then it is the same trigger (a duplicate), not a second one
+    assert first["status"] == "started"
+    assert again["status"] == "duplicate" and again["run_id"] == first["run_id"]
+    assert len([i for i in stack.ledger() if i["sk"]["S"].startswith("trigger#")]) == 1
+
+
+def test_a_null_version_id_is_no_identity_so_each_overwrite_counts(stack: Stack, context: FakeContext) -> None:
+    # Given an object in an unversioned (or suspended) bucket: S3 reports its version id as "null"
+    stack.upload(KEY)
+    first = app.lambda_handler(event_with(**{"version-id": "null", "sequencer": "00617F08299329D189"}), context)
+    # When the key is overwritten (same "null" version id, a newer sequencer)
+    second = app.lambda_handler(event_with(**{"version-id": "null", "sequencer": "00617F0829932AAAAA"}), context)
+    # Then the overwrite is a new trigger (pending behind the running run), not a duplicate of the first
+    assert first["status"] == "started"
+    assert second["status"] == "pending" and second["run_id"] != first["run_id"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [
+        ("ThrottlingException", 400, AwsServiceBusy),
+        ("ProvisionedThroughputExceededException", 400, AwsServiceBusy),
+        ("InternalServerError", 500, AwsServiceBusy),
+        ("AccessDeniedException", 400, AwsCallFailed),
+        ("ResourceNotFoundException", 400, AwsCallFailed),
+    ],
+)
+def test_aws_errors_become_retryable_or_named_failures(
+    stack: Stack, context: FakeContext, code: str, status: int, error: type[Exception]
+) -> None:
+    # Given the trigger table answers with an AWS error
+    def fail(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": code, "Message": "boom"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutItem"
+        )
+
+    stack.upload(KEY)
+    composition.dynamodb_client().meta.events.register("before-call.dynamodb.PutItem", fail)
+    # When an upload arrives, Then the handler fails with a domain error whose name says retry or not,
+    # naming the call and the code, and starts nothing
+    with pytest.raises(error, match=f"PutItem: {code}"):
         app.lambda_handler(SAMPLE, context)
     assert stack.executions() == []
 

@@ -19,6 +19,8 @@ SEQUENCER_WIDTH = 40
 # far beyond any redelivery (EventBridge retries for 24 h, Lambda keeps an async event 6 h), and it keeps
 # the table, and the sweep's scan of it, from growing forever. Pending triggers never expire.
 RETENTION_SECONDS = 30 * 86400
+# A problem still unfixed after a week is notified again.
+NOTICE_RETENTION_SECONDS = 7 * 86400
 
 
 def comparable_sequencer(sequencer: str) -> str:
@@ -41,7 +43,8 @@ class DynamoDBTriggerLedger:
       `runs_day`/`runs` (runs started on that UTC day) and `promoted_at` (the last deployment). Taking
       the lock and counting the run is one conditional UpdateItem. The lock's expiry is not named
       `expires_at`: that is the table's TTL attribute and would delete the whole item;
-    - `deferred#<day>`: the day's one "deferred" notice was sent.
+    - `deferred#<day>`: the day's one "deferred" notice was sent;
+    - `notice#<id>`: an "action needed" notice was sent for that problem (expires after NOTICE_RETENTION_SECONDS).
 
     A trigger costs two conditional PutItems (S3: sequencer, then trigger; others: the trigger) and one
     GetItem of `state`; only a trigger that may start a run writes `state`. There is no per-model
@@ -244,6 +247,24 @@ class DynamoDBTriggerLedger:
             self._client.put_item(
                 TableName=self._table,
                 Item={**self._key(model_name, f"deferred#{day}"), "reason": {"S": reason}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def first_notice(self, model_name: str, notice_id: str, problem: str) -> bool:
+        expires = int(self._clock()) + NOTICE_RETENTION_SECONDS
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(model_name, f"notice#{notice_id}"),
+                    "problem": {"S": problem},
+                    "expires_at": {"N": str(expires)},
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:

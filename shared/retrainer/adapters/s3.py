@@ -33,9 +33,17 @@ class S3ConfigStore:
         try:
             document = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidModelConfig(f"s3://{self._bucket}/{key} is not valid JSON: {exc}") from exc
+            raise InvalidModelConfig(
+                f"s3://{self._bucket}/{key} is not valid JSON: {exc}",
+                model_name=model_name,
+                file=f"s3://{self._bucket}/{key}",
+            ) from exc
         if not isinstance(document, dict):
-            raise InvalidModelConfig(f"s3://{self._bucket}/{key} must hold a JSON object")
+            raise InvalidModelConfig(
+                f"s3://{self._bucket}/{key} must hold a JSON object",
+                model_name=model_name,
+                file=f"s3://{self._bucket}/{key}",
+            )
         return document
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from retrainer.adapters.client_errors import error_code, error_message
-from retrainer.errors import EndpointConfigExists
+from retrainer.errors import EndpointConfigExists, ProcessingJobNotFound
 from retrainer.ports import EndpointState, LiveVariant, ModelArtifact, ModelVersion, ProcessingJobSummary, VariantSpec
 
 if TYPE_CHECKING:
@@ -242,5 +242,11 @@ class SageMakerProcessingJobs:
         self._client = client
 
     def summary(self, job_name: str) -> ProcessingJobSummary:
-        job = self._client.describe_processing_job(ProcessingJobName=job_name)
+        try:
+            job = self._client.describe_processing_job(ProcessingJobName=job_name)
+        except ClientError as exc:
+            # SageMaker answers an unknown job name with ValidationException ("Could not find requested job").
+            if error_code(exc) in {"ValidationException", "ResourceNotFound"}:
+                raise ProcessingJobNotFound(f"DescribeProcessingJob: no processing job named {job_name!r}") from exc
+            raise
         return ProcessingJobSummary(exit_message=job.get("ExitMessage"), environment=dict(job.get("Environment", {})))

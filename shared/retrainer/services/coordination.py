@@ -13,15 +13,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from retrainer import naming
-from retrainer.errors import RetrainerError
+from retrainer.boundary import require_object
+from retrainer.errors import EventRejected, InvalidCoordinationRequest, InvalidModelConfig, RetrainerError
 from retrainer.pipeline_config import ConsumedTrigger, TriggerInfo
 from retrainer.ports import ExecutionHistory, RecordedTrigger
+from retrainer.services.action_notices import ActionNotices
 from retrainer.services.runs import Adapters, start_if_free
 from retrainer.settings import PipelineDefaults
 
@@ -93,13 +95,17 @@ class SweepRequest(BaseModel):
 def release(request: ReleaseRequest, defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
     promoted_at = time.time() if request.outcome == "deployed" else None
     adapters.ledger.release(request.model_name, request.run_id, promoted_at)
-    follow_up = start_follow_up(
-        request.model_name,
-        f"follow-up of {request.run_id} ({request.outcome})",
-        defaults,
-        adapters,
-        after=request.run_id,
-    )
+    try:
+        follow_up = start_follow_up(
+            request.model_name,
+            f"follow-up of {request.run_id} ({request.outcome})",
+            defaults,
+            adapters,
+            after=request.run_id,
+        )
+    except InvalidModelConfig as invalid:  # the model is free; its waiting triggers need the file fixed
+        ActionNotices(adapters.ledger, adapters.notifier).invalid_config(invalid)
+        raise
     return {"released": True, "follow_up": follow_up}
 
 
@@ -118,6 +124,8 @@ def sweep(defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
             logger.error(
                 "sweep could not start a run", extra={"model_name": model_name, "problem": problems[model_name]}
             )
+            if isinstance(exc, InvalidModelConfig):
+                ActionNotices(adapters.ledger, adapters.notifier).invalid_config(exc)
     result: dict[str, Any] = {"started": {model: arn for model, arn in started.items() if arn}}
     if problems:
         result["problems"] = problems
@@ -190,6 +198,30 @@ class ExecutionStatusChange(BaseModel):
     detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
     id: str
     detail: ExecutionStatusDetail
+
+
+_REQUEST: TypeAdapter[ClaimRequest | ReleaseRequest | SweepRequest] = TypeAdapter(
+    Annotated[ClaimRequest | ReleaseRequest | SweepRequest, Field(discriminator="action")]
+)
+
+
+def parse_request(event: Any) -> ClaimRequest | ReleaseRequest | SweepRequest | ExecutionStatusChange:
+    """The state machine's claim/release payload, the schedule's sweep, or a run's status change; anything
+    else is an `InvalidCoordinationRequest` naming what is wrong (the state machine's Catch, or the
+    function's dead-letter queue, gets it)."""
+    try:
+        body = require_object(event)
+    except EventRejected as rejected:
+        raise InvalidCoordinationRequest(rejected.reason) from rejected
+    try:
+        if "detail-type" in body:
+            return ExecutionStatusChange.model_validate(body)
+        return _REQUEST.validate_python(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()[:5]
+        )
+        raise InvalidCoordinationRequest(f"not a coordination request: {problems}") from exc
 
 
 def run_ended(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from retrainer import naming
-from retrainer.errors import EventRejected
+from retrainer.errors import ActionNeeded, EventRejected, ProcessingJobNotFound
 from retrainer.events import AlarmStateChangeEvent, ProcessingJobStateChangeEvent
 from retrainer.pipeline_config import TriggerInfo
 from retrainer.ports import ProcessingJobs
@@ -18,13 +18,18 @@ def start_from_alarm(event: AlarmStateChangeEvent, defaults: PipelineDefaults, a
     alarm = event.detail.alarm_name
     if event.detail.state.value != "ALARM":
         raise EventRejected("alarm is not in ALARM state", alarm=alarm, state=event.detail.state.value)
+    prefix = naming.drift_alarm_prefix(defaults.stack_name)
     model_name = naming.model_from_alarm(defaults.stack_name, alarm)
     if model_name is None:
-        raise EventRejected(
+        # An alarm with this stack's prefix was meant for it: its owner must rename it (and is told).
+        rejection = ActionNeeded if alarm.startswith(prefix) else EventRejected
+        raise rejection(
             "alarm name does not follow the drift-alarm convention <stack>-drift-<model>[--<suffix>]",
             alarm=alarm,
-            expected_prefix=naming.drift_alarm_prefix(defaults.stack_name),
+            expected_prefix=prefix,
         )
+    if naming.ALARM_SUFFIX_SEPARATOR not in alarm[len(prefix) :]:
+        _check_not_one_hyphen_off(alarm, model_name, defaults, adapters)
     trigger = TriggerInfo(kind="drift_alarm", event_id=event.id, source=alarm, detail=event.detail.state.reason[:500])
     return prepare_and_start(
         model_name=model_name,
@@ -33,6 +38,25 @@ def start_from_alarm(event: AlarmStateChangeEvent, defaults: PipelineDefaults, a
         defaults=defaults,
         adapters=adapters,
     )
+
+
+def _check_not_one_hyphen_off(alarm: str, model_name: str, defaults: PipelineDefaults, adapters: Adapters) -> None:
+    """`retrainer-drift-churn-age` names model `churn-age`; when that model has no data but `churn` has, the
+    alarm is one hyphen off `<stack>-drift-<model>--<feature>`: say so instead of "no data"."""
+    candidates = naming.models_one_hyphen_off(model_name)
+    bucket, prefix_of = defaults.data_bucket, naming.model_data_prefix
+    if not candidates or adapters.data_catalog.has_csv(bucket, prefix_of(defaults.data_prefix, model_name)):
+        return
+    for candidate in candidates:
+        if adapters.data_catalog.has_csv(bucket, prefix_of(defaults.data_prefix, candidate)):
+            feature = model_name[len(candidate) + 1 :]
+            expected = naming.drift_alarm_name(defaults.stack_name, candidate, feature)
+            raise ActionNeeded(
+                "alarm name is one hyphen off the drift-alarm convention <stack>-drift-<model>--<feature>: "
+                f"model {model_name!r} has no data but {candidate!r} has; name the alarm {expected}",
+                alarm=alarm,
+                model_name=candidate,
+            )
 
 
 def start_from_monitoring_run(
@@ -49,7 +73,12 @@ def start_from_monitoring_run(
     environment = detail.environment
     if exit_message is None or ENDPOINT_ENVIRONMENT_KEY not in environment:
         # The event may not carry ExitMessage (sagemaker-contracts.md §8): ask SageMaker.
-        summary = jobs.summary(job)
+        try:
+            summary = jobs.summary(job)
+        except ProcessingJobNotFound as missing:
+            raise EventRejected(
+                "monitoring run names a processing job that does not exist (DescribeProcessingJob)", job=job
+            ) from missing
         exit_message = summary.exit_message if exit_message is None else exit_message
         environment = {**summary.environment, **environment}
     if not (exit_message or "").startswith(VIOLATIONS_PREFIX):

@@ -106,7 +106,11 @@ def resolve_config(model_name: str, defaults: PipelineDefaults, store: ConfigSto
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'document'}: {error['msg']}" for error in exc.errors()
         )
-        raise InvalidModelConfig(f"config/{model_name}.json in the artifacts bucket: {problems}") from exc
+        raise InvalidModelConfig(
+            f"config/{model_name}.json in the artifacts bucket: {problems}",
+            model_name=model_name,
+            file=f"s3://{defaults.artifacts_bucket}/config/{model_name}.json",
+        ) from exc
 
 
 def build_request(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 
 from retrainer import naming
-from retrainer.errors import EventRejected
+from retrainer.errors import ActionNeeded, EventRejected
 from retrainer.events import S3ObjectCreatedEvent
 from retrainer.pipeline_config import TriggerInfo
 from retrainer.ports import ObjectVersion
@@ -13,6 +15,12 @@ from retrainer.services.runs import Adapters, RunOutcome, prepare_and_start
 from retrainer.settings import PipelineDefaults
 
 MAX_KEY_BYTES = 1024
+# Unicode categories no object key of ours contains: controls (C0, DEL, C1 such as U+0085), format
+# characters (bidi overrides such as U+202E, zero-width spaces), unassigned, private use, surrogates,
+# line and paragraph separators.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+NULL_VERSION_ID = "null"
+_HEX = re.compile(r"[0-9A-Fa-f]{1,64}")
 
 
 def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, adapters: Adapters) -> RunOutcome:
@@ -28,11 +36,22 @@ def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, a
     model_name = naming.model_name_from_key(key, defaults.data_prefix)
     if model_name is None:
         raise EventRejected("object is not inside a model folder: upload to <prefix><model-name>/<file>.csv", **context)
-    version = detail.object.version_id or detail.object.sequencer or detail.object.etag
+    if not naming.is_valid_model_name(model_name):
+        # The upload was meant for a model: tell the user the folder name is the problem (once).
+        raise ActionNeeded(
+            "model folder name is not a valid model name "
+            "(lowercase letters, digits and single hyphens, at most 32 characters)",
+            model_name=model_name,
+            **context,
+        )
+    sequencer = _sequencer(detail.object.sequencer, context)
+    version_id = detail.object.version_id
+    # "null" is S3's version id of an object written while versioning was off: no version, not an identity.
+    version = (version_id if version_id and version_id != NULL_VERSION_ID else None) or sequencer or detail.object.etag
     ordering = None
-    if detail.object.sequencer:
+    if sequencer:
         object_id = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:32]
-        ordering = ObjectVersion(object_id=object_id, sequencer=detail.object.sequencer)
+        ordering = ObjectVersion(object_id=object_id, sequencer=sequencer)
     trigger = TriggerInfo(kind="s3_upload", event_id=event.id, source=f"s3://{bucket}/{key}")
     # The event itself proves a non-empty CSV in the model's folder (checked above): no listing.
     return prepare_and_start(
@@ -45,14 +64,31 @@ def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, a
     )
 
 
+def _sequencer(raw: str | None, context: dict[str, str]) -> str | None:
+    """S3's sequencer is a hex number: compared (and part of the trigger's identity) in upper case."""
+    if not raw:
+        return None
+    if not _HEX.fullmatch(raw):
+        raise EventRejected("object sequencer is not a hexadecimal string", sequencer=raw, **context)
+    return raw.upper()
+
+
 def _check_key(key: str, prefix: str, context: dict[str, str]) -> None:
+    hidden = next((ch for ch in key if unicodedata.category(ch) in HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise EventRejected(
+            "object key contains control characters or other invisible or unassigned code points "
+            f"(U+{ord(hidden):04X}, category {unicodedata.category(hidden)})",
+            **context,
+        )
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise EventRejected("object key is longer than S3's 1,024-byte limit", **context)
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        raise EventRejected("object key contains control characters", **context)
-    if ".." in key.split("/"):
-        raise EventRejected("object key contains a '..' path segment", **context)
+    if {".", ".."} & set(key.split("/")):
+        raise EventRejected("object key contains a '.' or '..' path segment", **context)
     if not key.startswith(prefix):
         raise EventRejected("object key is outside the data prefix", prefix=prefix, **context)
-    if not key.lower().endswith(".csv"):
+    file_name = key.rsplit("/", 1)[-1]
+    if not file_name.lower().endswith(".csv"):
         raise EventRejected("object is not a CSV file (suffix must be .csv)", **context)
+    if not file_name[: -len(".csv")].strip(" ."):
+        raise EventRejected("object file name is only an extension ('.csv'): name the file, e.g. part-1.csv", **context)
