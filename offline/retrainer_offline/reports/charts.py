@@ -10,17 +10,32 @@ import base64
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from .report_data import QUALITY_METRICS, MonitoringRun, QualityRun, RunEvaluation, WeightRecord
 
 BASELINE_COLOUR, WINDOW_COLOUR = "#4c72b0", "#dd8452"
 TOP_CATEGORIES = 10
+
+
+def _x(times: list[datetime]) -> list[float]:
+    """Times as matplotlib's date numbers (what its date axis plots)."""
+    return [float(date2num(time)) for time in times]
+
+
+def _time_axis(axes: Axes, times: list[datetime]) -> None:
+    """Dates as short as they can be; one point in time gets an hour either side rather than years."""
+    locator = AutoDateLocator()
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    if times and min(times) == max(times):
+        axes.set_xlim(*_x([min(times) - timedelta(hours=1), max(times) + timedelta(hours=1)]))
 
 
 @contextmanager
@@ -99,28 +114,28 @@ def weights_chart(records: list[WeightRecord]) -> str:
             for variant in variants:
                 series[variant].append(current.get(variant, 0.0))
         for variant, shares in series.items():
-            axes.step(times, shares, where="post", marker="o", label=variant)
+            axes.step(_x(times), shares, where="post", marker="o", label=variant)
         axes.set_ylim(-5, 105)
         axes.set_ylabel("traffic share (%)")
         axes.set_title("Canary weights over time")
         axes.legend(fontsize="small")
-        axes.figure.autofmt_xdate()
+        _time_axis(axes, times)
     return uri[0]
 
 
-def drift_chart(runs: list[MonitoringRun], thresholds: dict[str, float]) -> str:
+def drift_chart(runs: list[MonitoringRun], thresholds: dict[str, float], method: str = "") -> str:
     """Drift distance per feature at each monitoring run, with the thresholds it is judged against."""
     features = sorted({f for run in runs for f in run.drift})
     with _figure(7.5, 3.6) as (axes, uri):
         for feature in features:
             points = [(run.hour, run.drift[feature]) for run in runs if feature in run.drift]
-            axes.plot([p[0] for p in points], [p[1] for p in points], "o-", label=feature)
+            axes.plot(_x([p[0] for p in points]), [p[1] for p in points], "o-", label=feature)
         for threshold in sorted(set(thresholds.values())):
             axes.axhline(threshold, color="grey", linestyle=":", label=f"threshold {threshold}")
-        axes.set_ylabel("L-infinity distance")
+        axes.set_ylabel(f"{method} L-infinity distance".strip())
         axes.set_title("Baseline drift per feature")
         axes.legend(fontsize="small", ncols=2)
-        axes.figure.autofmt_xdate()
+        _time_axis(axes, [run.hour for run in runs])
     return uri[0]
 
 
@@ -130,8 +145,8 @@ def quality_chart(runs: list[QualityRun]) -> str:
         for metric in QUALITY_METRICS:
             points = [(run.hour, run.metrics[metric]) for run in runs if metric in run.metrics]
             if points:
-                axes.plot([p[0] for p in points], [p[1] for p in points], "o-", label=metric)
+                axes.plot(_x([p[0] for p in points]), [p[1] for p in points], "o-", label=metric)
         axes.set_title("Model quality over time (predictions joined with ground truth)")
         axes.legend(fontsize="small")
-        axes.figure.autofmt_xdate()
+        _time_axis(axes, [run.hour for run in runs])
     return uri[0]

@@ -61,6 +61,11 @@ def _thresholds(data: ReportData) -> dict[str, float]:
     return thresholds
 
 
+def _method(data: ReportData) -> str:
+    rules = data.baseline.constraints.get("monitoring_config", {}) if data.baseline else {}
+    return str(rules.get("distribution_constraints", {}).get("comparison_method", ""))
+
+
 def render_history_page(data: ReportData) -> str:
     evaluations = data.evaluations
     metric_names = list(dict.fromkeys(m for e in evaluations for m in e.result.metrics))
@@ -77,7 +82,7 @@ def render_history_page(data: ReportData) -> str:
         weights_chart=charts.weights_chart(data.weights) if data.weights else "",
         drift_features=drift_features,
         drift_rows=_drift_rows(drift_runs, drift_features),
-        drift_chart=charts.drift_chart(drift_runs, _thresholds(data)) if drift_runs else "",
+        drift_chart=charts.drift_chart(drift_runs, _thresholds(data), _method(data)) if drift_runs else "",
         quality_metrics=[m for m in QUALITY_METRICS if any(m in r.metrics for r in data.quality_runs)],
         quality_rows=data.quality_runs,
         quality_chart=charts.quality_chart(data.quality_runs) if data.quality_runs else "",

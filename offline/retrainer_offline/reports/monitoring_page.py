@@ -165,6 +165,7 @@ def render_monitoring_page(data: ReportData) -> str:
         title=f"{data.model}: data-quality monitoring",
         model=data.model,
         baseline_version=baseline.version if baseline else "(none found)",
+        method=baseline.drift_method if baseline else "Model Monitor's default (Robust)",
         columns=COLUMNS,
         runs=[_run_context(baseline, run) for run in data.latest_runs()],
     )

@@ -25,7 +25,7 @@ MONITORING = """{% extends "base.html" %}{% block body %}
 {% for run in runs %}
 <section class="run">
 <h2>Schedule {{ run.schedule }}, hour {{ run.hour }}</h2>
-<p>{{ run.rows }} rows in the window; baseline version {{ baseline_version }}.
+<p>{{ run.rows }} rows in the window; baseline version {{ baseline_version }}; drift measured as {{ method }}.
 {% if run.violations %}<strong>{{ run.violations|length }} violation(s).</strong>{% else %}No violations.{% endif %}</p>
 <table class="violations-table">
 <tr><th>Feature</th>{% for column in columns %}<th>{{ column }}</th>{% endfor %}</tr>
@@ -87,8 +87,8 @@ HISTORY = """{% extends "base.html" %}{% block body %}
 <h2>Model quality over time</h2>
 <img class="history" alt="model quality over time" src="{{ quality_chart }}">
 <table class="quality"><tr><th>Hour</th><th>Rows</th>{% for m in quality_metrics %}<th>{{ m }}</th>{% endfor %}</tr>
-{% for row in quality_rows %}<tr><td>{{ row.hour }}</td><td>{{ row.item_count }}</td>
-{% for m in quality_metrics %}<td>{{ row.metrics.get(m, '') }}</td>{% endfor %}</tr>
+{% for row in quality_rows %}<tr><td>{{ row.hour.strftime('%Y-%m-%d %H:00') }}</td><td>{{ row.item_count }}</td>
+{% for m in quality_metrics %}<td>{{ '%.4f'|format(row.metrics[m]) if m in row.metrics else '' }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% endif %}
 {% endblock %}"""

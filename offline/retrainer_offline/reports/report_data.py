@@ -39,6 +39,14 @@ class Baseline:
     def constraint(self, name: str) -> dict[str, Any]:
         return next((f for f in self.constraints.get("features", []) if f.get("name") == name), {})
 
+    @property
+    def drift_method(self) -> str:
+        """How distances were measured (Robust subtracts the sampling noise, floored at 0)."""
+        rules = self.constraints.get("monitoring_config", {}).get("distribution_constraints", {})
+        method = str(rules.get("comparison_method", "Robust"))
+        categorical = str(rules.get("categorical_drift_method", "LInfinity"))
+        return f"{method} L-infinity (numeric), {categorical} (categorical)"
+
     def drift_threshold(self, inferred_type: str) -> float | None:
         rules = self.constraints.get("monitoring_config", {}).get("distribution_constraints", {})
         key = "categorical_comparison_threshold" if inferred_type == "String" else "comparison_threshold"

@@ -55,7 +55,7 @@ def _weights(kind: str, state: str, data: dict[str, Any]) -> dict[str, float] | 
     if kind == "PassStateEntered" and state == "StartRestore" and champion:
         return {champion: 100.0, challenger: 0.0}
     if kind == "PassStateEntered" and state == "NoticeDeployed":
-        return {challenger: 100.0} | ({champion: 0.0} if champion else {})
+        return ({champion: 0.0} if champion else {}) | {challenger: 100.0}
     return None
 
 
