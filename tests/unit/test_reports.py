@@ -22,7 +22,13 @@ import pandas as pd
 import pytest
 
 from retrainer_jobs.monitoring.__main__ import main as monitoring_job
-from retrainer_offline.reports.rollout_history import load_weight_records, weights_from_history
+from retrainer_offline.reports.rollout_history import (
+    BAKE_STARTS,
+    DEPLOYED,
+    RESTORE_STARTS,
+    load_weight_records,
+    weights_from_history,
+)
 from retrainer_offline.reports.s3_loader import load_report_data
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "reports"
@@ -357,6 +363,21 @@ def test_canary_weights_are_read_from_the_execution_history() -> None:
         ("09:52", {champion: 50.0, challenger: 50.0}),
         ("10:04", {champion: 0.0, challenger: 100.0}),
         ("10:20", {challenger: 100.0, champion: 0.0}),
+    ]
+
+
+def test_the_states_the_weights_are_read_from_are_in_the_state_machine() -> None:
+    """Given the rendered state machine, the Pass states the weights come from exist, and the bake starts where the
+    step's shares are set (a renamed state would silently empty the weights chart)."""
+    asl = json.loads((Path(__file__).resolve().parents[2] / "statemachines" / "retraining.asl.json").read_text())
+    states = asl["States"]
+
+    for name in (BAKE_STARTS, RESTORE_STARTS, DEPLOYED):
+        assert states[name]["Type"] == "Pass"
+    assert states["PickStep"]["Parameters"]["current.$"].startswith("States.ArrayGetItem($.rollout_plan.steps")
+    assert states["ShiftWeights"]["Parameters"]["DesiredWeightsAndCapacities"] == [
+        {"VariantName.$": "$.champion.variant_name", "DesiredWeight.$": "$.rollout.current.champion"},
+        {"VariantName.$": "$.run_id", "DesiredWeight.$": "$.rollout.current.challenger"},
     ]
 
 

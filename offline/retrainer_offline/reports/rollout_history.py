@@ -17,6 +17,9 @@ from typing import Any, Protocol
 
 from .report_data import WeightRecord
 
+# The Pass states whose data carry the shares (statemachines/retraining_workflow.py; a test pins them in the ASL).
+BAKE_STARTS, RESTORE_STARTS, DEPLOYED = "StartBake", "StartRestore", "NoticeDeployed"
+
 
 class ExecutionHistories(Protocol):
     """The Step Functions calls used (a boto3 stepfunctions client has both)."""
@@ -49,12 +52,12 @@ def _state(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _weights(kind: str, state: str, data: dict[str, Any]) -> dict[str, float] | None:
     challenger = str(data.get("run_id", ""))
     champion = str((data.get("champion") or {}).get("variant_name") or "")
-    if kind == "PassStateExited" and state == "StartBake":
+    if kind == "PassStateExited" and state == BAKE_STARTS:
         current = (data.get("rollout") or {}).get("current") or {}
         return {champion: float(current.get("champion", 0)), challenger: float(current.get("challenger", 0))}
-    if kind == "PassStateEntered" and state == "StartRestore" and champion:
+    if kind == "PassStateEntered" and state == RESTORE_STARTS and champion:
         return {champion: 100.0, challenger: 0.0}
-    if kind == "PassStateEntered" and state == "NoticeDeployed":
+    if kind == "PassStateEntered" and state == DEPLOYED:
         return ({champion: 0.0} if champion else {}) | {challenger: 100.0}
     return None
 
