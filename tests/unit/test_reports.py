@@ -222,6 +222,32 @@ def test_drift_per_feature_comes_from_the_published_metrics_for_every_compared_f
             assert run.drift[violation.feature_name] == pytest.approx(violation.drift[0])
 
 
+@needs_matplotlib
+def test_a_malformed_file_is_named_on_the_page_and_the_rest_still_renders(job_output: Path) -> None:
+    """Given a half-written statistics.json and a report that is not an evaluation report, when the pages are
+    rendered, then the history page names both files and why, and every other run is still shown."""
+    from retrainer_offline.reports.history_page import render_history_page
+
+    s3 = bucket_with(job_output)
+    s3.objects[(BUCKET, _hour_prefix("2026-12-01T12") + "statistics.json")] = (
+        b'{"version": 0, "feat',
+        datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    s3.put(
+        f"runs/{MODEL}/car-loans-3d4e5f607182/evaluation-report.json", {"run_id": "car-loans-3d4e5f607182", "auc": 0.9}
+    )
+
+    data = load_report_data(s3, BUCKET, MODEL)
+    html = render_history_page(data)
+
+    assert len(data.monitoring_runs) == 2 and len(data.evaluations) == 3
+    assert f"s3://{BUCKET}/{_hour_prefix('2026-12-01T12')}statistics.json: not JSON" in html
+    assert (
+        f"s3://{BUCKET}/runs/{MODEL}/car-loans-3d4e5f607182/evaluation-report.json: not an evaluation report (metrics: Field required)"
+        in html
+    )
+
+
 # ---------------------------------------------------------------- the monitoring page
 
 

@@ -75,6 +75,7 @@ def render_history_page(data: ReportData) -> str:
         "history.html",
         title=f"{data.model}: model history",
         model=data.model,
+        problems=data.problems,
         evaluations=[_evaluation_row(e) for e in evaluations],
         metric_names=metric_names,
         gate_chart=charts.gate_metric_chart(evaluations) if evaluations else "",

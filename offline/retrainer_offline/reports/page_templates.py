@@ -12,12 +12,13 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-al
 th { background: #f2f2f2; }
 td.violation { background: #f8d7da; color: #842029; font-weight: bold; }
 td.ok { background: #eef7ee; }
-.muted { color: #777; } .figures { display: flex; flex-wrap: wrap; gap: 1em; }
+.muted { color: #777; } .problems { background: #fff3cd; padding: 0.5em 1em; }
+.figures { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; } figcaption { font-size: 0.85em; color: #555; }
 """
 
 BASE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title><style>{{ style }}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title><style>{{ style|safe }}</style></head>
 <body><h1>{{ title }}</h1>{% block body %}{% endblock %}</body></html>
 """
 
@@ -51,6 +52,11 @@ MONITORING = """{% extends "base.html" %}{% block body %}
 {% endblock %}"""
 
 HISTORY = """{% extends "base.html" %}{% block body %}
+{% if problems %}
+<div class="problems"><p><strong>Files skipped:</strong></p><ul>
+{% for problem in problems %}<li>{{ problem }}</li>{% endfor %}
+</ul></div>
+{% endif %}
 <h2>Champion against challenger, run by run</h2>
 {% if evaluations %}
 <img class="history" alt="gate metric per run" src="{{ gate_chart }}">

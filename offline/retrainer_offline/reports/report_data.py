@@ -132,6 +132,7 @@ class ReportData:
     quality_runs: list[QualityRun] = field(default_factory=list)
     evaluations: list[RunEvaluation] = field(default_factory=list)
     weights: list[WeightRecord] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # files found but unreadable, shown on the history page
 
     @property
     def baseline(self) -> Baseline | None:

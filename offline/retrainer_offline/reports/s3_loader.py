@@ -12,12 +12,13 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from .report_data import (
     Baseline,
     MonitoringRun,
     QualityRun,
     ReportData,
-    RunEvaluation,
     evaluation_from,
     quality_metrics,
     violations_from,
@@ -64,16 +65,34 @@ def _folders(objects: list[dict[str, Any]], prefix: str) -> dict[str, dict[str, 
     return folders
 
 
-class _MonitoringFolders:
-    """Sorts the folders under monitoring/<model>/ into baselines, data-quality runs and model-quality runs."""
+class UnreadableFile(Exception):
+    """A file of the layout that is not the JSON document it should be (reported on the page, then skipped)."""
+
+
+class _Loader:
+    """Reads one model's folders into ReportData; a malformed file is noted in `data.problems`, not fatal."""
 
     def __init__(self, s3: S3Reader, bucket: str, data: ReportData) -> None:
         self.s3, self.bucket, self.data = s3, bucket, data
 
     def read(self, files: dict[str, str], name: str, default: Any = None) -> Any:
-        return read_json(self.s3, self.bucket, files[name]) if name in files else default
+        if name not in files:
+            return default
+        try:
+            return read_json(self.s3, self.bucket, files[name])
+        except ValueError as problem:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise UnreadableFile(f"s3://{self.bucket}/{files[name]}: not JSON ({problem})") from problem
 
-    def add(self, folder: str, files: dict[str, str]) -> None:
+    def add_folder(self, folder: str, files: dict[str, str]) -> None:
+        try:
+            self._add(folder, files)
+        except UnreadableFile as problem:
+            self.data.problems.append(str(problem))
+        except (AttributeError, KeyError, TypeError, ValueError) as problem:
+            where = f"s3://{self.bucket}/{next(iter(files.values()))}".rpartition("/")[0]
+            self.data.problems.append(f"{where}/: unexpected content ({type(problem).__name__}: {problem})")
+
+    def _add(self, folder: str, files: dict[str, str]) -> None:
         if folder.startswith("baseline/") and "statistics.json" in files:
             version = folder.removeprefix("baseline/")
             self.data.baselines.append(
@@ -94,27 +113,32 @@ class _MonitoringFolders:
             MonitoringRun(match["schedule"], _hour(match), statistics, violations, metrics)
         )
 
+    def add_evaluation(self, key: str, run_id: str, written: datetime | None) -> None:
+        try:
+            document = self.read({EVALUATION_REPORT: key}, EVALUATION_REPORT)
+            self.data.evaluations.append(evaluation_from(document, run_id, written))
+        except UnreadableFile as problem:
+            self.data.problems.append(str(problem))
+        except ValidationError as problem:
+            error = problem.errors()[0]
+            field = ".".join(str(part) for part in error["loc"])
+            self.data.problems.append(f"s3://{self.bucket}/{key}: not an evaluation report ({field}: {error['msg']})")
+
 
 def load_report_data(s3: S3Reader, bucket: str, model: str) -> ReportData:
     """Everything the pages show about one model, from the artifacts bucket."""
     data = ReportData(model)
+    loader = _Loader(s3, bucket, data)
     monitoring_prefix = f"monitoring/{model}/"
-    folders = _MonitoringFolders(s3, bucket, data)
     for folder, files in sorted(_folders(list_objects(s3, bucket, monitoring_prefix), monitoring_prefix).items()):
-        folders.add(folder, files)
-    data.evaluations = load_evaluations(s3, bucket, model)
+        loader.add_folder(folder, files)
+    runs_prefix = f"runs/{model}/"
+    for item in list_objects(s3, bucket, runs_prefix):
+        run_id, _, name = item["Key"].removeprefix(runs_prefix).partition("/")
+        if name == EVALUATION_REPORT:
+            loader.add_evaluation(item["Key"], run_id, item.get("LastModified"))
     data.monitoring_runs.sort(key=lambda run: run.hour)
     data.quality_runs.sort(key=lambda run: run.hour)
+    # Oldest first, by when each report was written.
+    data.evaluations.sort(key=lambda e: (e.time or datetime.min.replace(tzinfo=UTC), e.run_id))
     return data
-
-
-def load_evaluations(s3: S3Reader, bucket: str, model: str) -> list[RunEvaluation]:
-    """Each run's evaluation report, oldest first (by when it was written)."""
-    prefix = f"runs/{model}/"
-    evaluations = []
-    for item in list_objects(s3, bucket, prefix):
-        run_id, _, name = item["Key"].removeprefix(prefix).partition("/")
-        if name == EVALUATION_REPORT:
-            document = read_json(s3, bucket, item["Key"])
-            evaluations.append(evaluation_from(document, run_id, item.get("LastModified")))
-    return sorted(evaluations, key=lambda e: (e.time or datetime.min.replace(tzinfo=UTC), e.run_id))
