@@ -53,11 +53,14 @@ def _figure(width: float = 6.4, height: float = 3.2) -> Iterator[tuple[Axes, lis
 
 def numeric_distribution(name: str, baseline: list[dict[str, Any]], window: list[dict[str, Any]]) -> str:
     """Both sets of KLL buckets as densities over their own ranges (the two sides' min..max differ)."""
+    bounds = [float(b[side]) for b in [*baseline, *window] for side in ("lower_bound", "upper_bound")]
+    # A constant feature has buckets of no width: draw it over a tenth of the whole range (or 1) instead.
+    fallback = (max(bounds) - min(bounds)) / 10 if bounds and max(bounds) > min(bounds) else 1.0
     with _figure() as (axes, uri):
         for buckets, label, colour in ((baseline, "baseline", BASELINE_COLOUR), (window, "window", WINDOW_COLOUR)):
             total = sum(float(b["count"]) for b in buckets) or 1.0
             lows = [float(b["lower_bound"]) for b in buckets]
-            widths = [max(float(b["upper_bound"]) - float(b["lower_bound"]), 1e-12) for b in buckets]
+            widths = [float(b["upper_bound"]) - float(b["lower_bound"]) or fallback for b in buckets]
             heights = [float(b["count"]) / total / w for b, w in zip(buckets, widths, strict=True)]
             axes.bar(lows, heights, width=widths, align="edge", alpha=0.55, label=label, color=colour)
         axes.set_title(f"{name}: 10 KLL buckets, window against baseline")
