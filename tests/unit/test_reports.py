@@ -380,7 +380,7 @@ def test_model_quality_section_appears_only_with_model_quality_runs(job_output: 
 
 def test_canary_weights_are_read_from_the_execution_history() -> None:
     """Given a weighted canary's execution history, when the weights are read, then they follow the steps 90/10,
-    50/50, 0/100 and the challenger alone once deployed, each from the time the step began."""
+    50/50, 0/100, each from the time the step began (the deployment notice confirms 0/100 and adds no record)."""
     records = weights_from_history(history_events(), "car-loans-1b2c3d4e5f60")
 
     champion, challenger = "car-loans-0a1b2c3d4e5f", "car-loans-1b2c3d4e5f60"
@@ -388,7 +388,33 @@ def test_canary_weights_are_read_from_the_execution_history() -> None:
         ("09:40", {champion: 90.0, challenger: 10.0}),
         ("09:52", {champion: 50.0, challenger: 50.0}),
         ("10:04", {champion: 0.0, challenger: 100.0}),
-        ("10:20", {challenger: 100.0, champion: 0.0}),
+    ]
+
+
+def _entered(state: str, minute: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "PassStateEntered",
+        "timestamp": datetime(2026, 12, 1, 9, minute, tzinfo=UTC),
+        "stateEnteredEventDetails": {"name": state, "input": json.dumps(data)},
+    }
+
+
+def test_a_first_deployment_and_a_rollback_show_in_the_weights() -> None:
+    """Given a first deployment (no champion) and a canary rolled back at its first step, when the weights are read,
+    then the first model serves alone from its deployment, and the champion is back at 100% from the restore."""
+    first = [_entered(DEPLOYED, 5, {"run_id": "car-loans-0a1b2c3d4e5f", "champion": {"exists": False}})]
+    step = {"challenger": 10, "champion": 90}
+    data = {"run_id": "car-loans-1b2c3d4e5f60", "champion": {"variant_name": "car-loans-0a1b2c3d4e5f"}}
+    rolled_back = [
+        {**_entered(BAKE_STARTS, 40, {}), "type": "PassStateExited", "stateEnteredEventDetails": None,
+         "stateExitedEventDetails": {"name": BAKE_STARTS, "output": json.dumps({**data, "rollout": {"current": step}})}},
+        _entered(RESTORE_STARTS, 43, data),
+    ]  # fmt: skip
+
+    assert [r.weights for r in weights_from_history(first)] == [{"car-loans-0a1b2c3d4e5f": 100.0}]
+    assert [(r.time.minute, r.weights) for r in weights_from_history(rolled_back)] == [
+        (40, {"car-loans-0a1b2c3d4e5f": 90.0, "car-loans-1b2c3d4e5f60": 10.0}),
+        (43, {"car-loans-0a1b2c3d4e5f": 100.0, "car-loans-1b2c3d4e5f60": 0.0}),
     ]
 
 
@@ -437,7 +463,7 @@ def test_weights_come_only_from_the_models_own_runs() -> None:
     )
 
     assert {r.run_id for r in records} == {"car-loans-1b2c3d4e5f60"}
-    assert len(records) == 4
+    assert len(records) == 3
 
 
 @needs_matplotlib

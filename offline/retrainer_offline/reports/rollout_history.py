@@ -63,13 +63,17 @@ def _weights(kind: str, state: str, data: dict[str, Any]) -> dict[str, float] | 
 
 
 def weights_from_history(events: list[dict[str, Any]], run_id: str = "") -> list[WeightRecord]:
-    """The traffic shares an execution set, in the order it set them."""
-    records = []
+    """The traffic shares an execution set, in the order it set them (a state that confirms the shares already
+    recorded, such as NoticeDeployed after the 100% step, adds nothing)."""
+    records: list[WeightRecord] = []
     for event in events:
         state, data = _state(event)
         weights = _weights(str(event.get("type", "")), state, data)
-        if weights is not None:
-            records.append(WeightRecord(event["timestamp"], {k: v for k, v in weights.items() if k}, run_id))
+        if weights is None:
+            continue
+        shares = {variant: share for variant, share in weights.items() if variant}
+        if not records or records[-1].weights != shares:
+            records.append(WeightRecord(event["timestamp"], shares, run_id))
     return records
 
 
