@@ -125,6 +125,7 @@ class FakeS3:
     def __init__(self, page_size: int = 3) -> None:
         self.objects: dict[tuple[str, str], tuple[bytes, datetime]] = {}
         self.page_size = page_size
+        self.read: list[str] = []
 
     def put(self, key: str, document: Any, modified: datetime | None = None, bucket: str = BUCKET) -> None:
         self.objects[(bucket, key)] = (json.dumps(document).encode(), modified or datetime(2026, 12, 1, tzinfo=UTC))
@@ -143,6 +144,7 @@ class FakeS3:
         return answer
 
     def get_object(self, **request: Any) -> dict[str, Any]:
+        self.read.append(request["Key"])
         return {"Body": io.BytesIO(self.objects[(request["Bucket"], request["Key"])][0])}
 
 
@@ -151,11 +153,13 @@ def _hour_prefix(hour: str) -> str:
     return f"monitoring/{MODEL}/{SCHEDULE}/{day.replace('-', '/')}/{hh}/"
 
 
-def bucket_with(job_output: Path, *, quality: bool = False) -> FakeS3:
+def bucket_with(
+    job_output: Path, *, quality: bool = False, hours: tuple[str, ...] = (FIRST_HOUR, DRIFT_HOUR)
+) -> FakeS3:
     s3 = FakeS3()
     for name in ("statistics.json", "constraints.json"):
         s3.put(f"monitoring/{MODEL}/baseline/3/{name}", json.loads((job_output / "baseline" / name).read_text()))
-    for hour in (FIRST_HOUR, DRIFT_HOUR):
+    for hour in hours:
         for file in (job_output / "runs" / hour).iterdir():
             s3.put(_hour_prefix(hour) + file.name, json.loads(file.read_text()))
     for number, report in enumerate(sorted(DATA.glob("evaluation-report-*.json"))):
@@ -209,6 +213,18 @@ def test_loader_reads_the_models_files_from_s3_page_by_page(job_output: Path) ->
     ]
     assert [(q.hour.hour, q.item_count, q.metrics["auc"]) for q in data.quality_runs] == [(12, 412, 0.9561)]
     assert "leaked_feature" not in json.dumps([b.statistics for b in data.baselines])
+
+
+def test_only_the_newest_runs_statistics_are_downloaded(job_output: Path) -> None:
+    """Given two hourly runs, when the report data is loaded, then the older run's statistics.json (the largest
+    file: it carries the sketches) is not downloaded, while its drift still is, from its metrics."""
+    s3 = bucket_with(job_output)
+
+    data = load_report_data(s3, BUCKET, MODEL)
+
+    assert _hour_prefix(FIRST_HOUR) + "statistics.json" not in s3.read
+    assert _hour_prefix(DRIFT_HOUR) + "statistics.json" in s3.read
+    assert set(data.monitoring_runs[0].drift) == {"age", "car_value", "region"}
 
 
 def test_drift_per_feature_comes_from_the_published_metrics_for_every_compared_feature(job_output: Path) -> None:
@@ -310,13 +326,13 @@ def test_traffic_like_the_baseline_shows_no_highlighted_cell(job_output: Path) -
     highlighted."""
     from retrainer_offline.reports.monitoring_page import render_monitoring_page
 
-    data = load_report_data(bucket_with(job_output), BUCKET, MODEL)
-    data.monitoring_runs = data.monitoring_runs[:1]
+    data = load_report_data(bucket_with(job_output, hours=(FIRST_HOUR,)), BUCKET, MODEL)
 
     html = render_monitoring_page(data)
 
-    assert "No violations." in html
+    assert "10:00 UTC" in html and "600 rows in the window" in html and "No violations." in html
     assert 'class="violation"' not in html
+    assert html.count('<img class="distribution"') == 3
 
 
 # ---------------------------------------------------------------- the history page

@@ -26,6 +26,7 @@ from .report_data import (
 
 HOUR_FOLDER = re.compile(r"^(?P<schedule>.+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})$")
 EVALUATION_REPORT = "evaluation-report.json"
+DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"  # a data-quality run's metrics (model quality: model-metrics)
 
 
 class S3Reader(Protocol):
@@ -74,6 +75,7 @@ class _Loader:
 
     def __init__(self, s3: S3Reader, bucket: str, data: ReportData) -> None:
         self.s3, self.bucket, self.data = s3, bucket, data
+        self.statistics_read: set[str] = set()  # schedules whose newest data-quality run was read in full
 
     def read(self, files: dict[str, str], name: str, default: Any = None) -> Any:
         if name not in files:
@@ -102,13 +104,19 @@ class _Loader:
         match = HOUR_FOLDER.match(folder)
         if match is None or "statistics.json" not in files:
             return
-        statistics = self.read(files, "statistics.json")
+        metrics = self.read(files, "cloudwatch_metrics.json", [])
+        data_quality = {request.get("Namespace") for request in metrics} == {DATA_METRICS}
+        # A data-quality run's statistics (with its sketches, the largest file) are read only for the newest run of
+        # its schedule, the one the monitoring page shows; older runs contribute their metrics and violations.
+        newest = match["schedule"] not in self.statistics_read
+        statistics = self.read(files, "statistics.json") if newest or not data_quality else {}
         if "binary_classification_metrics" in statistics:
             count = int(statistics.get("dataset", {}).get("item_count", 0))
             self.data.quality_runs.append(QualityRun(_hour(match), count, quality_metrics(statistics)))
             return
+        if statistics:
+            self.statistics_read.add(match["schedule"])
         violations = violations_from(self.read(files, "constraint_violations.json", {}))
-        metrics = self.read(files, "cloudwatch_metrics.json", [])
         self.data.monitoring_runs.append(
             MonitoringRun(match["schedule"], _hour(match), statistics, violations, metrics)
         )
@@ -130,8 +138,9 @@ def load_report_data(s3: S3Reader, bucket: str, model: str) -> ReportData:
     data = ReportData(model)
     loader = _Loader(s3, bucket, data)
     monitoring_prefix = f"monitoring/{model}/"
-    for folder, files in sorted(_folders(list_objects(s3, bucket, monitoring_prefix), monitoring_prefix).items()):
-        loader.add_folder(folder, files)
+    folders = _folders(list_objects(s3, bucket, monitoring_prefix), monitoring_prefix)
+    for folder in sorted(folders, reverse=True):  # newest hour first within each schedule (yyyy/mm/dd/hh sorts)
+        loader.add_folder(folder, folders[folder])
     runs_prefix = f"runs/{model}/"
     for item in list_objects(s3, bucket, runs_prefix):
         run_id, _, name = item["Key"].removeprefix(runs_prefix).partition("/")
