@@ -346,30 +346,42 @@ def test_a_failed_endpoint_is_reported_with_sagemakers_reason(world: World) -> N
 
 # ---------------------------------------------------------------- bringing the champion back
 def test_restore_moves_traffic_first_then_the_config_then_reports_restored(world: World) -> None:
-    event = load_event("manage_rollout_restore_champion.json")
+    event = load_event("manage_rollout_plan_restore.json")
     # Given the canary at 50% when an alarm fired
     _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
+    # When the restore is planned
     first = world.run(event)
-    assert first["state"] == "waiting" and world.endpoints.calls[-1] == ("set_weights", {CHAMPION: 1.0, CHALLENGER: 0})
-    # When the weights took, the champion's own config comes back
+    # Then the traffic comes off the challenger first, as weights the state machine sets
+    assert first["state"] == "shift_weights"
+    assert first["weights"] == [
+        {"VariantName": CHAMPION, "DesiredWeight": 1.0},
+        {"VariantName": CHALLENGER, "DesiredWeight": 0.0},
+    ]
+    # When the weights took, the champion's own config comes next
     _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 1.0), _variant(CHALLENGER, 0.0)))
     second = world.run({**event, "polls": first["polls"]})
-    assert second["state"] == "waiting"
-    assert world.endpoints.calls[-1] == ("switch_config", f"{CHAMPION}-live")
+    assert second["state"] == "switch_config" and second["champion_config"] == f"{CHAMPION}-live"
     # Then, once InService on it, the champion is restored
     _on(world, "InService", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
     assert world.run({**event, "polls": second["polls"]})["state"] == "restored"
+    # And the function itself never changed the endpoint: the state machine owns every change
+    assert world.endpoints.calls == []
 
 
-def test_restore_never_changes_an_endpoint_that_is_updating(world: World) -> None:
+def test_restore_waits_for_an_endpoint_that_is_updating_then_gives_up_in_time(world: World) -> None:
+    # Given an endpoint still updating
     _on(world, "Updating", f"{CHALLENGER}-canary", (_variant(CHAMPION, 90.0), _variant(CHALLENGER, 10.0)))
-    result = world.run(load_event("manage_rollout_restore_champion.json"))
-    assert result["state"] == "waiting" and world.endpoints.calls == []
+    event = load_event("manage_rollout_plan_restore.json")
+    # When the restore is planned, Then it waits, changing nothing
+    assert world.run(event)["state"] == "waiting" and world.endpoints.calls == []
+    # And after the patience (at least 2 h of 30 s looks) it says the champion did not come back
+    result = world.run({**event, "polls": 2 * 3600 // 30 - 1})
+    assert result["state"] == "timeout" and "not back after 240 checks" in result["action"]
 
 
 def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world: World) -> None:
     world.scaling.registered.clear()  # released before the final update
-    champion = load_event("manage_rollout_restore_champion.json")["champion"]
+    champion = load_event("manage_rollout_plan_restore.json")["champion"]
     world.endpoints.configs[f"{CHALLENGER}-canary"] = []
     result = world.run(
         {
@@ -391,7 +403,7 @@ def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world:
 
 
 def test_promotion_approves_scales_and_retires_the_champion(world: World) -> None:
-    champion = load_event("manage_rollout_restore_champion.json")["champion"]
+    champion = load_event("manage_rollout_plan_restore.json")["champion"]
     _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))
     result = world.run(
         {
@@ -416,8 +428,9 @@ def test_promotion_approves_scales_and_retires_the_champion(world: World) -> Non
 
 # ---------------------------------------------------------------- the handler
 def test_a_malformed_payload_is_a_named_error() -> None:
-    with pytest.raises(InvalidRolloutRequest, match="max_polls"):
-        parse_request({**load_event("manage_rollout_verify_endpoint.json"), "max_polls": 0})
+    # Given payloads the state machine should never send; Then each is a named error naming the field
+    with pytest.raises(InvalidRolloutRequest, match="timeout_seconds"):
+        parse_request({**load_event("manage_rollout_verify_endpoint.json"), "timeout_seconds": 0})
     with pytest.raises(InvalidRolloutRequest):
         parse_request({"action": "launch_rockets"})
 
@@ -433,7 +446,7 @@ def test_a_config_made_by_hand_is_never_deleted(world: World) -> None:
     # Given a champion first deployed by hand, on a config another endpoint may share
     world.endpoints.configs["shared-prod-config"] = []
     champion = {
-        **load_event("manage_rollout_restore_champion.json")["champion"],
+        **load_event("manage_rollout_plan_restore.json")["champion"],
         "endpoint_config_name": "shared-prod-config",
     }
     _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))

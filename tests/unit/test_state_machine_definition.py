@@ -122,8 +122,16 @@ def test_every_endpoint_change_is_verified_before_the_rollout_goes_on() -> None:
             ("sagemaker:updateEndpoint", "sagemaker:createEndpoint", "sagemaker:updateEndpointWeightsAndCapacities")
         )
     }
-    assert changes == {"CreateEndpoint", "StartCanary", "ShiftWeights", "GoLive", "BlueGreenUpdate"}
-    for name in changes:
+    assert changes == {
+        "CreateEndpoint",
+        "StartCanary",
+        "ShiftWeights",
+        "GoLive",
+        "BlueGreenUpdate",
+        "RestoreWeights",
+        "RestoreConfig",
+    }
+    for name in changes - {"RestoreWeights", "RestoreConfig"}:
         # Then it goes to a verification loop (even when its call failed: the update may have happened)
         follow = {STATES[name]["Next"]} | {c["Next"] for c in STATES[name].get("Catch", [])}
         assert all(n.startswith("Await") or n == "RolloutError" for n in follow), (name, follow)
@@ -141,9 +149,9 @@ def test_once_a_rollout_touches_the_endpoint_every_failure_restores_the_champion
     for name in rollout:
         for target in successors(name):
             assert target not in {"RejectAfterFailure", "NoticeFailure"}, (name, target)
-    assert "RestoreChampion" in reachable("RolloutError")
-    assert "RestoreChampion" in reachable("AlarmRollback")
-    assert "RestoreChampion" in reachable("RolloutProblem")
+    assert "PlanRestore" in reachable("RolloutError")
+    assert "PlanRestore" in reachable("AlarmRollback")
+    assert "PlanRestore" in reachable("RolloutProblem")
     # And restoring leads to the rejected challenger and a rolled-back notice, or to an urgent notice
     assert {"RejectChallenger", "NotifyRolledBack", "NotifyRollbackFailed"} <= reachable("StartRestore")
 

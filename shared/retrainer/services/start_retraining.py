@@ -7,15 +7,14 @@ import hashlib
 from retrainer import naming
 from retrainer.errors import EventRejected
 from retrainer.events import S3ObjectCreatedEvent
-from retrainer.pipeline_config import TriggerInfo
 from retrainer.ports import ObjectVersion
-from retrainer.services.runs import Adapters, RunOutcome, prepare_and_start
-from retrainer.settings import PipelineDefaults
+from retrainer.run_data import TriggerInfo
+from retrainer.services.runs import Adapters, RunOutcome, StackDefaults, prepare_and_start
 
 MAX_KEY_BYTES = 1024
 
 
-def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, adapters: Adapters) -> RunOutcome:
+def start_from_upload(event: S3ObjectCreatedEvent, defaults: StackDefaults, adapters: Adapters) -> RunOutcome:
     detail = event.detail
     bucket = detail.bucket.name
     key = detail.object.key
