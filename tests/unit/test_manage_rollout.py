@@ -10,6 +10,7 @@ import pytest
 from functions.manage_rollout import app
 from retrainer.errors import EndpointBusy, EndpointConfigConflict, EndpointConfigExists, InvalidRolloutRequest
 from retrainer.ports import AlarmEvent, AlarmSpec, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
+from retrainer.run_data import Champion, RegistryEntry, RolloutGuards
 from retrainer.services.rollout import RolloutAdapters, handle, parse_request
 from tests.unit.conftest import FakeContext, Stack, load_event
 
@@ -188,12 +189,14 @@ def test_champion_is_the_serving_variant_and_matches_the_registry(world: World) 
 
 
 def test_no_endpoint_means_a_first_deployment(world: World) -> None:
+    # Given no endpoint yet; When the champion is looked for; Then there is none: a first deployment
     world.endpoints.endpoints.clear()
     champion = world.run(load_event("manage_rollout_find_champion.json"))
     assert champion["exists"] is False and "first deployment" in champion["note"]
 
 
 def test_a_champion_missing_from_the_registry_is_flagged(world: World) -> None:
+    # Given a serving model with no approved version; When the champion is looked for; Then it is flagged
     world.registry.versions_by_group["retrainer-churn"] = []
     champion = world.run(load_event("manage_rollout_find_champion.json"))
     assert champion["exists"] is True and champion["registry_consistent"] is False
@@ -201,6 +204,7 @@ def test_a_champion_missing_from_the_registry_is_flagged(world: World) -> None:
 
 
 def test_an_updating_endpoint_is_waited_for(world: World) -> None:
+    # Given an endpoint being updated; When the champion is looked for; Then EndpointBusy (the ASL retries it)
     world.endpoints.endpoints[ENDPOINT] = replace(world.endpoints.endpoints[ENDPOINT], status="Updating")
     with pytest.raises(EndpointBusy, match="Updating"):
         world.run(load_event("manage_rollout_find_champion.json"))
@@ -222,6 +226,7 @@ def test_after_a_rollout_died_half_way_the_approved_model_is_the_champion(world:
 
 # ---------------------------------------------------------------- registry
 def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
+    # Given a registration retried for one run; When it runs twice; Then the registry holds one version
     event = {
         "action": "register_model",
         "run_id": CHALLENGER,
@@ -242,6 +247,7 @@ def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
 
 # ---------------------------------------------------------------- canary guards
 def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(world: World) -> None:
+    # Given a challenger variant; When its guards are prepared; Then its two alarms use the documented thresholds
     result = world.run(
         {
             "action": "prepare_rollout",
@@ -276,6 +282,7 @@ def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(worl
 
 
 def test_an_alarm_that_fired_during_the_bake_stops_the_canary(world: World) -> None:
+    # Given an alarm that fired during the bake; When alarms are checked; Then the canary is told to stop
     event = load_event("manage_rollout_check_alarms.json")
     assert world.run(event)["firing"] is False
     world.alarms.firing = [AlarmEvent(event["alarm_names"][0], "ALARM", "2026-11-22T10:03:00Z", "Threshold Crossed")]
@@ -286,6 +293,7 @@ def test_an_alarm_that_fired_during_the_bake_stops_the_canary(world: World) -> N
 
 # ---------------------------------------------------------------- configs and verification
 def test_a_retried_config_step_reuses_its_config_and_never_takes_another(world: World) -> None:
+    # Given a config step retried after it created its config; Then it reuses it, and refuses one with other variants
     event = {
         "action": "ensure_config",
         "config_name": f"{CHALLENGER}-canary",
@@ -308,6 +316,7 @@ def _on(world: World, status: str, config: str, variants: tuple[LiveVariant, ...
 
 
 def test_verification_waits_then_confirms_config_and_weights(world: World) -> None:
+    # Given an endpoint updating, then InService on the canary; When verified; Then waiting, then ready with its weights
     event = load_event("manage_rollout_verify_endpoint.json")
     canary = (_variant(CHAMPION, 90.0), _variant(CHALLENGER, 10.0))
     _on(world, "Updating", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
@@ -326,12 +335,14 @@ def test_a_silent_rollback_is_a_mismatch_not_a_success(world: World) -> None:
 
 
 def test_weights_that_did_not_take_are_a_mismatch(world: World) -> None:
+    # Given the canary config live with other weights than applied; When verified; Then a mismatch
     _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
     result = world.run(load_event("manage_rollout_verify_endpoint.json"))
     assert result["state"] == "mismatch" and "weights" in result["reason"]
 
 
 def test_an_update_that_never_finishes_times_out(world: World) -> None:
+    # Given an endpoint still updating at the last look of its budget; When verified; Then a timeout
     _on(world, "Updating", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
     event = {**load_event("manage_rollout_verify_endpoint.json"), "polls": 59}
     result = world.run(event)
@@ -339,6 +350,7 @@ def test_an_update_that_never_finishes_times_out(world: World) -> None:
 
 
 def test_a_failed_endpoint_is_reported_with_sagemakers_reason(world: World) -> None:
+    # Given a Failed endpoint; When verified; Then failed, with SageMaker's reason
     _on(world, "Failed", f"{CHALLENGER}-canary", (), "Image pull failed")
     result = world.run(load_event("manage_rollout_verify_endpoint.json"))
     assert result["state"] == "failed" and "Image pull failed" in result["reason"]
@@ -380,6 +392,7 @@ def test_restore_waits_for_an_endpoint_that_is_updating_then_gives_up_in_time(wo
 
 
 def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world: World) -> None:
+    # Given a rolled-back challenger; When rejected; Then Rejected, its configs and alarms gone, the champion scaled
     world.scaling.registered.clear()  # released before the final update
     champion = load_event("manage_rollout_plan_restore.json")["champion"]
     world.endpoints.configs[f"{CHALLENGER}-canary"] = []
@@ -403,6 +416,7 @@ def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world:
 
 
 def test_promotion_approves_scales_and_retires_the_champion(world: World) -> None:
+    # Given the challenger live alone; When promoted; Then Approved and scaled, the old champion retired
     champion = load_event("manage_rollout_plan_restore.json")["champion"]
     _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))
     result = world.run(
@@ -464,3 +478,28 @@ def test_a_config_made_by_hand_is_never_deleted(world: World) -> None:
     )
     # Then that config stays
     assert "shared-prod-config" in world.endpoints.configs and result["deleted_configs"] == []
+
+
+def test_answers_that_land_in_the_run_state_are_what_its_models_hold(world: World) -> None:
+    # Given the actions whose answers the state machine keeps in the run's state (retrainer.run_data)
+    champion = world.run(load_event("manage_rollout_find_champion.json"))
+    registry = world.run(
+        {
+            "action": "register_model",
+            "run_id": CHALLENGER,
+            "model_package_group": "retrainer-churn",
+            "model_name": "churn",
+            "sagemaker_model": f"{CHALLENGER}-train-9f8e7d6c",
+            "data": "s3://data/incoming/churn/",
+            "report_uri": "s3://artifacts/report.json",
+            "endpoint_instance_type": "ml.m5.large",
+            "transform_instance_type": "ml.m5.xlarge",
+        }
+    )
+    guards = world.run(
+        {"action": "prepare_rollout", "endpoint_name": ENDPOINT, "variant_name": CHALLENGER, "alarm_prefix": "r-"}
+    )
+    # Then each answer is exactly its model's fields ($.champion, $.registry, $.guards)
+    assert set(champion) == set(Champion.model_fields) and Champion.model_validate(champion).exists
+    assert set(registry) == set(RegistryEntry.model_fields) and RegistryEntry.model_validate(registry).version > 0
+    assert set(guards) == set(RolloutGuards.model_fields) and RolloutGuards.model_validate(guards).alarm_names
