@@ -16,6 +16,7 @@ re-run exactly.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -65,6 +66,8 @@ class InstanceSettings(_Strict):
     endpoint_instance_count: int = Field(default=1, ge=1, le=10)
 
 
+# The rollout strategies a model's configuration may name: each is one module of statemachines/rollouts/
+# and one entry of LONGEST_ROLLOUT.
 RolloutStrategy = Literal["weights", "blue_green"]
 
 
@@ -162,12 +165,7 @@ class RolloutSettings(_Strict):
 
     @model_validator(mode="after")
     def _fits_in_a_run(self) -> RolloutSettings:
-        steps = len(self.canary_steps)
-        longest = (
-            self.blue_green.max_execution_timeout_seconds + self.update_timeout_seconds
-            if self.strategy == "blue_green"
-            else steps * self.bake_seconds + (steps + 2) * self.update_timeout_seconds
-        )
+        longest = LONGEST_ROLLOUT[self.strategy](self)
         if longest > MAX_ROLLOUT_SECONDS:
             raise ValueError(
                 f"this rollout could take {longest} s; at most {MAX_ROLLOUT_SECONDS} s fit in a run "
@@ -189,6 +187,24 @@ class RolloutSettings(_Strict):
         if len(value) > 10:
             raise ValueError("at most 10 canary steps")
         return value
+
+
+def _longest_canary(rollout: RolloutSettings) -> int:
+    """Every step baked, each step's update, the first config and the live switch."""
+    steps = len(rollout.canary_steps)
+    return steps * rollout.bake_seconds + (steps + 2) * rollout.update_timeout_seconds
+
+
+def _longest_blue_green(rollout: RolloutSettings) -> int:
+    """SageMaker's whole blue/green budget, then an ordinary update's time."""
+    return rollout.blue_green.max_execution_timeout_seconds + rollout.update_timeout_seconds
+
+
+# How long each strategy (statemachines/rollouts/<name>.py) may take at most, checked when a config is read.
+LONGEST_ROLLOUT: dict[str, Callable[[RolloutSettings], int]] = {
+    "weights": _longest_canary,
+    "blue_green": _longest_blue_green,
+}
 
 
 class PipelineConfig(_Strict):

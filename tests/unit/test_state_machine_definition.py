@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from retrainer import errors
-from retrainer.pipeline_config import RolloutStrategy
+from retrainer.pipeline_config import LONGEST_ROLLOUT, RolloutStrategy
 from retrainer.run_data import ClaimState, RolloutProgress
 from retrainer.services.coordination import ClaimRequest, ReleaseRequest
 from retrainer.services.evaluation import EvaluationRequest, EvaluationResult
@@ -362,7 +362,7 @@ def test_each_configurable_strategy_has_one_module_and_a_branch() -> None:
     # Given the strategies a model's configuration accepts
     accepted = set(get_args(RolloutStrategy))
     # Then each is a registered RolloutStrategy, exactly one is the default, and ChooseRollout reaches them
-    assert set(strategies()) == accepted
+    assert set(strategies()) == accepted == set(LONGEST_ROLLOUT)
     assert [name for name, cls in strategies().items() if cls.default] == ["weights"]
     assert {rule[2] for rule in CHOICES["ChooseRollout"][0][1:]} | {"weights"} == accepted
 
