@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,7 +13,7 @@ from retrainer.errors import EndpointBusy, EndpointConfigConflict, EndpointConfi
 from retrainer.ports import AlarmEvent, AlarmSpec, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
 from retrainer.run_data import Champion, RegistryEntry, RolloutGuards
 from retrainer.services.rollout import RolloutAdapters, handle, parse_request
-from tests.unit.conftest import FakeContext, Stack, load_event
+from tests.unit.conftest import ROOT, FakeContext, Stack, load_event
 
 ENDPOINT = "retrainer-churn"
 CHAMPION = "churn-9b71d224bd62"
@@ -503,3 +504,22 @@ def test_answers_that_land_in_the_run_state_are_what_its_models_hold(world: Worl
     assert set(champion) == set(Champion.model_fields) and Champion.model_validate(champion).exists
     assert set(registry) == set(RegistryEntry.model_fields) and RegistryEntry.model_validate(registry).version > 0
     assert set(guards) == set(RolloutGuards.model_fields) and RolloutGuards.model_validate(guards).alarm_names
+
+
+def _read_by_the_workflow(result_path: str) -> set[str]:
+    """Every field the rendered ASL reads under `result_path` (`$.restore.state` -> `state`)."""
+    text = (ROOT / "statemachines" / "retraining.asl.json").read_text()
+    return set(re.findall(re.escape(result_path) + r"\.([a-z_]+)", text))
+
+
+def test_every_field_the_workflow_reads_from_an_answer_is_in_that_answer(world: World) -> None:
+    # Given the answers of the looping actions: verification, restore planning, alarm checks
+    _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
+    answers = {
+        "$.endpoint_check": world.run(load_event("manage_rollout_verify_endpoint.json")),
+        "$.restore": world.run(load_event("manage_rollout_plan_restore.json")),
+        "$.alarm_check": world.run(load_event("manage_rollout_check_alarms.json")),
+    }
+    # Then every field the state machine reads from them (Choices, notices, next payloads) is there
+    for result_path, answer in answers.items():
+        assert _read_by_the_workflow(result_path) <= set(answer), (result_path, set(answer))
