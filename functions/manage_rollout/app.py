@@ -1,4 +1,4 @@
-"""The rollout's steps that need a decision: champion, registry, canary guards, verification, rollback."""
+"""The rollout's steps that need a decision: champion, registry, canary guards, verification, restore planning."""
 
 from __future__ import annotations
 

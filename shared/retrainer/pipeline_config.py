@@ -8,18 +8,18 @@ A run's configuration is built in three layers, later layers winning:
 3. the model's own configuration document, `s3://<artifacts bucket>/config/<model>.json`, whose
    fields are those of `ModelOverrides` (every field optional, unknown fields rejected).
 
-The result, `PipelineConfig`, travels in the Step Functions execution input (`RetrainingRequest`)
-so every state reads the same values and an execution can be re-run exactly.
+The result, `PipelineConfig`, travels in the Step Functions execution input
+(`retrainer.run_data.RetrainingRequest`) so every state reads the same values and an execution can be
+re-run exactly.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
-
-from retrainer.naming import MODEL_NAME_PATTERN
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Metric = Literal["auc", "accuracy", "precision", "recall", "f1", "logloss"]
 
@@ -66,6 +66,8 @@ class InstanceSettings(_Strict):
     endpoint_instance_count: int = Field(default=1, ge=1, le=10)
 
 
+# The rollout strategies a model's configuration may name: each is one module of statemachines/rollouts/
+# and one entry of LONGEST_ROLLOUT.
 RolloutStrategy = Literal["weights", "blue_green"]
 
 
@@ -163,12 +165,7 @@ class RolloutSettings(_Strict):
 
     @model_validator(mode="after")
     def _fits_in_a_run(self) -> RolloutSettings:
-        steps = len(self.canary_steps)
-        longest = (
-            self.blue_green.max_execution_timeout_seconds + self.update_timeout_seconds
-            if self.strategy == "blue_green"
-            else steps * self.bake_seconds + (steps + 2) * self.update_timeout_seconds
-        )
+        longest = LONGEST_ROLLOUT[self.strategy](self)
         if longest > MAX_ROLLOUT_SECONDS:
             raise ValueError(
                 f"this rollout could take {longest} s; at most {MAX_ROLLOUT_SECONDS} s fit in a run "
@@ -190,6 +187,24 @@ class RolloutSettings(_Strict):
         if len(value) > 10:
             raise ValueError("at most 10 canary steps")
         return value
+
+
+def _longest_canary(rollout: RolloutSettings) -> int:
+    """Every step baked, each step's update, the first config and the live switch."""
+    steps = len(rollout.canary_steps)
+    return steps * rollout.bake_seconds + (steps + 2) * rollout.update_timeout_seconds
+
+
+def _longest_blue_green(rollout: RolloutSettings) -> int:
+    """SageMaker's whole blue/green budget, then an ordinary update's time."""
+    return rollout.blue_green.max_execution_timeout_seconds + rollout.update_timeout_seconds
+
+
+# How long each strategy (statemachines/rollouts/<name>.py) may take at most, checked when a config is read.
+LONGEST_ROLLOUT: dict[str, Callable[[RolloutSettings], int]] = {
+    "weights": _longest_canary,
+    "blue_green": _longest_blue_green,
+}
 
 
 class PipelineConfig(_Strict):
@@ -291,200 +306,5 @@ def _hyperparameter_string(value: str | int | float) -> str:
     return str(value)
 
 
-# Emulated or real seconds between two looks at an endpoint during an update (the state machine's Wait).
-ENDPOINT_POLL_SECONDS = 30
-# The state machine's TimeoutSeconds: the longest debounce, jobs and the longest rollout fit in it.
-EXECUTION_TIMEOUT_SECONDS = 12 * 3600
 # How long a rollout may take at most (bakes and endpoint updates), checked when a config is read.
 MAX_ROLLOUT_SECONDS = 6 * 3600
-# How long a rollback waits, at least, for the endpoint to accept the champion back.
-RESTORE_PATIENCE_SECONDS = 2 * 3600
-
-
-TriggerKind = Literal["s3_upload", "drift_alarm", "monitoring_violation"]
-
-
-class TriggerInfo(_Strict):
-    """What started the run, kept in the execution input so a run can be traced to its cause."""
-
-    kind: TriggerKind
-    event_id: str
-    source: str = Field(description="The S3 object URI, alarm name or monitoring job name.")
-    detail: str = ""
-    trigger_ids: tuple[str, ...] = Field(
-        default=(), description="The trigger-table ids the run was started for (a follow-up: its pending ones)."
-    )
-
-
-class DataLocation(_Strict):
-    """The model's training data: every CSV under the model's folder in the data bucket."""
-
-    bucket: str
-    prefix: str = Field(description="Folder of the model, ending in '/'.")
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def s3_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
-
-
-class RunPaths(_Strict):
-    """Where the run writes in the artifacts bucket."""
-
-    preprocessed: str
-    model_output: str
-    transform_output: str
-    data_capture: str
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def train(self) -> str:
-        return f"{self.preprocessed}/train/"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def validation(self) -> str:
-        return f"{self.preprocessed}/validation/"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def test(self) -> str:
-        return f"{self.preprocessed}/test/"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def champion_transform_output(self) -> str:
-        """The champion's batch transform of the same test split (champion/challenger evaluation)."""
-        return f"{self.transform_output}-champion"
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def evaluation_report(self) -> str:
-        """Both models' metrics and the gate's decision, as JSON (the registry's ModelQuality statistics)."""
-        return f"{self.transform_output}-report.json"
-
-
-class ConsumedTrigger(_Strict):
-    """A trigger a run consumed: in the claim's result, the execution output and the notifications."""
-
-    trigger_id: str
-    kind: str
-    source: str = Field(description="The S3 object URI, alarm name or monitoring job name.")
-    event_id: str
-    received_at: float = Field(description="When the trigger table recorded it (epoch seconds).")
-
-
-class ClaimState(_Strict):
-    """The debounce loop's state: the newest trigger sequence seen and how many quiet waits passed."""
-
-    seen_seq: int = 0
-    round: int = 0
-    settled: bool = False
-    triggers: tuple[ConsumedTrigger, ...] = Field(default=(), description="The first 200 consumed triggers.")
-    consumed: int = Field(default=0, description="How many triggers the run consumed.")
-
-
-class Champion(BaseModel):
-    """The model serving the endpoint when the run looked (every field empty when there is no endpoint)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    exists: bool = False
-    endpoint_config_name: str = ""
-    variant_name: str = ""
-    model_name: str = ""
-    model_data_url: str = ""
-    instance_type: str = ""
-    instance_count: int = 0
-    model_package_arn: str = ""
-    registry_consistent: bool = True
-    note: str = ""
-
-
-class RegistryEntry(_Strict):
-    """The run's model version in the model registry (empty until RegisterModel)."""
-
-    model_package_arn: str = ""
-    version: int = 0
-    group: str = ""
-
-
-class RolloutGuards(_Strict):
-    """The challenger's alarms and, for blue/green, the DeploymentConfig that lists them."""
-
-    alarm_names: tuple[str, ...] = ()
-    deployment_config: dict[str, Any] = Field(default_factory=dict)
-
-
-class Rollback(_Strict):
-    """Why the rollout was undone: `alarm`, `mismatch` (SageMaker rolled back), `failed`, `timeout`, `error`."""
-
-    kind: str = ""
-    reason: str = ""
-
-
-class RetrainingRequest(_Strict):
-    """The Step Functions execution input of one retraining run.
-
-    The fields after `claim` are the run's own state, filled in as it goes; they are present from the
-    start so that every step (the failure and rollback paths included) can read them.
-    """
-
-    run_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,48}$")
-    model_name: str = Field(pattern=MODEL_NAME_PATTERN)
-    endpoint_name: str = Field(max_length=63)
-    correlation_id: str
-    trigger: TriggerInfo
-    data: DataLocation
-    config: PipelineConfig
-    paths: RunPaths
-    claim: ClaimState = Field(default_factory=ClaimState)
-    champion: Champion = Field(default_factory=Champion)
-    registry: RegistryEntry = Field(default_factory=RegistryEntry)
-    guards: RolloutGuards = Field(default_factory=RolloutGuards)
-    rollback: Rollback = Field(default_factory=Rollback)
-    switch: dict[str, Any] = Field(default_factory=dict, description="The last endpoint update call's answer.")
-    failure: dict[str, Any] = Field(default_factory=dict, description="The failed step's name -> its error.")
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def rollout_plan(self) -> dict[str, Any]:
-        """What the state machine's rollout loops read: the weights of each canary step (challenger's
-        share in %, champion's the rest) and how many endpoint polls make a timeout."""
-        rollout = self.config.rollout
-        blue_green = rollout.blue_green
-        blue_green_seconds = blue_green.max_execution_timeout_seconds + blue_green.termination_wait_seconds
-        return {
-            "steps": [{"challenger": step, "champion": 100 - step} for step in rollout.canary_steps],
-            "step_count": len(rollout.canary_steps),
-            "max_update_polls": max(2, rollout.update_timeout_seconds // ENDPOINT_POLL_SECONDS),
-            "max_blue_green_polls": max(
-                2, (blue_green_seconds + rollout.update_timeout_seconds) // ENDPOINT_POLL_SECONDS
-            ),
-            # Bringing the champion back is worth waiting for: an update still running must finish first.
-            "max_restore_polls": max(2 * rollout.update_timeout_seconds, RESTORE_PATIENCE_SECONDS)
-            // ENDPOINT_POLL_SECONDS,
-            "model_package_group": self.endpoint_name,
-            "canary_config": f"{self.run_id}-canary",
-            "live_config": f"{self.run_id}-live",
-        }
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def preprocess_arguments(self) -> list[str]:
-        """The preprocessing container's arguments (sagemaker_jobs/retrainer_jobs/preprocess.py)."""
-        arguments = [
-            "--input-dir",
-            "/opt/ml/processing/input/data",
-            "--output-dir",
-            "/opt/ml/processing/output",
-            "--message-file",
-            "/opt/ml/output/message",
-            "--target-column",
-            self.config.target_column,
-        ]
-        if self.config.drop_columns:
-            arguments += ["--drop-columns", ",".join(self.config.drop_columns)]
-        if self.config.positive_label is not None:
-            arguments += ["--positive-label", self.config.positive_label]
-        return arguments

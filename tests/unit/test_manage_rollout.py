@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from functions.manage_rollout import app
-from retrainer.errors import EndpointBusy, EndpointConfigConflict, InvalidRolloutRequest
-from retrainer.ports import AlarmEvent, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
+from retrainer.errors import EndpointBusy, EndpointConfigConflict, EndpointConfigExists, InvalidRolloutRequest
+from retrainer.ports import AlarmEvent, AlarmSpec, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
+from retrainer.run_data import Champion, RegistryEntry, RolloutGuards
 from retrainer.services.rollout import RolloutAdapters, handle, parse_request
-from tests.fakes import FakeAlarms, FakeEndpoints, FakeRegistry, FakeScaling
-from tests.unit.conftest import FakeContext, Stack, load_event
+from tests.unit.conftest import ROOT, FakeContext, Stack, load_event
 
 ENDPOINT = "retrainer-churn"
 CHAMPION = "churn-9b71d224bd62"
@@ -22,6 +23,120 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 def _url(model: str) -> str:
     return f"s3://artifacts/models/churn/{model}/output/model.tar.gz"
+
+
+@dataclass
+class FakeEndpoints:
+    """SageMaker endpoints as the rollout sees them; every change is recorded in `calls`."""
+
+    endpoints: dict[str, EndpointState] = field(default_factory=dict)
+    configs: dict[str, list[VariantSpec]] = field(default_factory=dict)
+    models: dict[str, ModelArtifact] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def describe(self, endpoint_name: str) -> EndpointState | None:
+        return self.endpoints.get(endpoint_name)
+
+    def model_artifact(self, model_name: str) -> ModelArtifact | None:
+        return self.models.get(model_name)
+
+    def config_variants(self, config_name: str) -> list[VariantSpec] | None:
+        return self.configs.get(config_name)
+
+    def create_config(self, config_name: str, variants: list[VariantSpec], data_capture: dict[str, Any]) -> None:
+        if config_name in self.configs:
+            raise EndpointConfigExists(config_name)
+        self.configs[config_name] = list(variants)
+        self.calls.append(("create_config", config_name))
+
+    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None:
+        self.calls.append(("set_weights", weights))
+
+    def switch_config(self, endpoint_name: str, config_name: str) -> None:
+        self.calls.append(("switch_config", config_name))
+
+    def delete_config(self, config_name: str) -> bool:
+        self.calls.append(("delete_config", config_name))
+        return self.configs.pop(config_name, None) is not None
+
+    def delete_model(self, model_name: str) -> None:
+        self.models.pop(model_name, None)
+        self.calls.append(("delete_model", model_name))
+
+
+@dataclass
+class FakeRegistry:
+    versions_by_group: dict[str, list[ModelVersion]] = field(default_factory=dict)
+    statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    looked_up: list[str] = field(default_factory=list)
+
+    def artifact_url(self, arn: str) -> str:
+        self.looked_up.append(arn)
+        return self.artifacts.get(arn, "")
+
+    def ensure_group(self, group: str, description: str) -> None:
+        self.versions_by_group.setdefault(group, [])
+
+    def versions(self, group: str) -> list[ModelVersion]:
+        return list(reversed(self.versions_by_group.get(group, [])))
+
+    def register(
+        self,
+        group: str,
+        description: str,
+        artifact: ModelArtifact,
+        report_uri: str,
+        metadata: dict[str, str],
+        instance_types: tuple[str, str],
+    ) -> ModelVersion:
+        versions = self.versions_by_group.setdefault(group, [])
+        version = ModelVersion(
+            f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{len(versions) + 1}",
+            len(versions) + 1,
+            "PendingManualApproval",
+            description,
+        )
+        self.artifacts[version.arn] = artifact.model_data_url
+        versions.append(version)
+        return version
+
+    def set_status(self, arn: str, status: str, description: str, metadata: dict[str, str]) -> None:
+        self.statuses[arn] = (status, description)
+
+    def annotate(self, arn: str, metadata: dict[str, str]) -> None:
+        self.statuses.setdefault(arn, ("Approved", ""))
+
+
+@dataclass
+class FakeAlarms:
+    put_specs: list[AlarmSpec] = field(default_factory=list)
+    firing: list[AlarmEvent] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def put(self, alarms: list[AlarmSpec]) -> None:
+        self.put_specs += alarms
+
+    def in_alarm(self, names: list[str], since: str) -> list[AlarmEvent]:
+        return [a for a in self.firing if a.name in names]
+
+    def delete(self, names: list[str]) -> None:
+        self.deleted += names
+
+
+@dataclass
+class FakeScaling:
+    registered: set[str] = field(default_factory=set)
+
+    def register(
+        self, endpoint_name: str, variant: str, minimum: int, maximum: int, target: float, cooldowns: tuple[int, int]
+    ) -> None:
+        self.registered.add(variant)
+
+    def deregister(self, endpoint_name: str, variant: str) -> bool:
+        had = variant in self.registered
+        self.registered.discard(variant)
+        return had
 
 
 @dataclass
@@ -75,12 +190,14 @@ def test_champion_is_the_serving_variant_and_matches_the_registry(world: World) 
 
 
 def test_no_endpoint_means_a_first_deployment(world: World) -> None:
+    # Given no endpoint yet; When the champion is looked for; Then there is none: a first deployment
     world.endpoints.endpoints.clear()
     champion = world.run(load_event("manage_rollout_find_champion.json"))
     assert champion["exists"] is False and "first deployment" in champion["note"]
 
 
 def test_a_champion_missing_from_the_registry_is_flagged(world: World) -> None:
+    # Given a serving model with no approved version; When the champion is looked for; Then it is flagged
     world.registry.versions_by_group["retrainer-churn"] = []
     champion = world.run(load_event("manage_rollout_find_champion.json"))
     assert champion["exists"] is True and champion["registry_consistent"] is False
@@ -88,6 +205,7 @@ def test_a_champion_missing_from_the_registry_is_flagged(world: World) -> None:
 
 
 def test_an_updating_endpoint_is_waited_for(world: World) -> None:
+    # Given an endpoint being updated; When the champion is looked for; Then EndpointBusy (the ASL retries it)
     world.endpoints.endpoints[ENDPOINT] = replace(world.endpoints.endpoints[ENDPOINT], status="Updating")
     with pytest.raises(EndpointBusy, match="Updating"):
         world.run(load_event("manage_rollout_find_champion.json"))
@@ -109,6 +227,7 @@ def test_after_a_rollout_died_half_way_the_approved_model_is_the_champion(world:
 
 # ---------------------------------------------------------------- registry
 def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
+    # Given a registration retried for one run; When it runs twice; Then the registry holds one version
     event = {
         "action": "register_model",
         "run_id": CHALLENGER,
@@ -129,6 +248,7 @@ def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
 
 # ---------------------------------------------------------------- canary guards
 def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(world: World) -> None:
+    # Given a challenger variant; When its guards are prepared; Then its two alarms use the documented thresholds
     result = world.run(
         {
             "action": "prepare_rollout",
@@ -163,6 +283,7 @@ def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(worl
 
 
 def test_an_alarm_that_fired_during_the_bake_stops_the_canary(world: World) -> None:
+    # Given an alarm that fired during the bake; When alarms are checked; Then the canary is told to stop
     event = load_event("manage_rollout_check_alarms.json")
     assert world.run(event)["firing"] is False
     world.alarms.firing = [AlarmEvent(event["alarm_names"][0], "ALARM", "2026-11-22T10:03:00Z", "Threshold Crossed")]
@@ -173,6 +294,7 @@ def test_an_alarm_that_fired_during_the_bake_stops_the_canary(world: World) -> N
 
 # ---------------------------------------------------------------- configs and verification
 def test_a_retried_config_step_reuses_its_config_and_never_takes_another(world: World) -> None:
+    # Given a config step retried after it created its config; Then it reuses it, and refuses one with other variants
     event = {
         "action": "ensure_config",
         "config_name": f"{CHALLENGER}-canary",
@@ -195,6 +317,7 @@ def _on(world: World, status: str, config: str, variants: tuple[LiveVariant, ...
 
 
 def test_verification_waits_then_confirms_config_and_weights(world: World) -> None:
+    # Given an endpoint updating, then InService on the canary; When verified; Then waiting, then ready with its weights
     event = load_event("manage_rollout_verify_endpoint.json")
     canary = (_variant(CHAMPION, 90.0), _variant(CHALLENGER, 10.0))
     _on(world, "Updating", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
@@ -213,12 +336,14 @@ def test_a_silent_rollback_is_a_mismatch_not_a_success(world: World) -> None:
 
 
 def test_weights_that_did_not_take_are_a_mismatch(world: World) -> None:
+    # Given the canary config live with other weights than applied; When verified; Then a mismatch
     _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
     result = world.run(load_event("manage_rollout_verify_endpoint.json"))
     assert result["state"] == "mismatch" and "weights" in result["reason"]
 
 
 def test_an_update_that_never_finishes_times_out(world: World) -> None:
+    # Given an endpoint still updating at the last look of its budget; When verified; Then a timeout
     _on(world, "Updating", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
     event = {**load_event("manage_rollout_verify_endpoint.json"), "polls": 59}
     result = world.run(event)
@@ -226,6 +351,7 @@ def test_an_update_that_never_finishes_times_out(world: World) -> None:
 
 
 def test_a_failed_endpoint_is_reported_with_sagemakers_reason(world: World) -> None:
+    # Given a Failed endpoint; When verified; Then failed, with SageMaker's reason
     _on(world, "Failed", f"{CHALLENGER}-canary", (), "Image pull failed")
     result = world.run(load_event("manage_rollout_verify_endpoint.json"))
     assert result["state"] == "failed" and "Image pull failed" in result["reason"]
@@ -233,30 +359,43 @@ def test_a_failed_endpoint_is_reported_with_sagemakers_reason(world: World) -> N
 
 # ---------------------------------------------------------------- bringing the champion back
 def test_restore_moves_traffic_first_then_the_config_then_reports_restored(world: World) -> None:
-    event = load_event("manage_rollout_restore_champion.json")
+    event = load_event("manage_rollout_plan_restore.json")
     # Given the canary at 50% when an alarm fired
     _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
+    # When the restore is planned
     first = world.run(event)
-    assert first["state"] == "waiting" and world.endpoints.calls[-1] == ("set_weights", {CHAMPION: 1.0, CHALLENGER: 0})
-    # When the weights took, the champion's own config comes back
+    # Then the traffic comes off the challenger first, as weights the state machine sets
+    assert first["state"] == "shift_weights"
+    assert first["weights"] == [
+        {"VariantName": CHAMPION, "DesiredWeight": 1.0},
+        {"VariantName": CHALLENGER, "DesiredWeight": 0.0},
+    ]
+    # When the weights took, the champion's own config comes next
     _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 1.0), _variant(CHALLENGER, 0.0)))
     second = world.run({**event, "polls": first["polls"]})
-    assert second["state"] == "waiting"
-    assert world.endpoints.calls[-1] == ("switch_config", f"{CHAMPION}-live")
+    assert second["state"] == "switch_config" and second["champion_config"] == f"{CHAMPION}-live"
     # Then, once InService on it, the champion is restored
     _on(world, "InService", f"{CHAMPION}-live", (_variant(CHAMPION, 1.0),))
     assert world.run({**event, "polls": second["polls"]})["state"] == "restored"
+    # And the function itself never changed the endpoint: the state machine owns every change
+    assert world.endpoints.calls == []
 
 
-def test_restore_never_changes_an_endpoint_that_is_updating(world: World) -> None:
+def test_restore_waits_for_an_endpoint_that_is_updating_then_gives_up_in_time(world: World) -> None:
+    # Given an endpoint still updating
     _on(world, "Updating", f"{CHALLENGER}-canary", (_variant(CHAMPION, 90.0), _variant(CHALLENGER, 10.0)))
-    result = world.run(load_event("manage_rollout_restore_champion.json"))
-    assert result["state"] == "waiting" and world.endpoints.calls == []
+    event = load_event("manage_rollout_plan_restore.json")
+    # When the restore is planned, Then it waits, changing nothing
+    assert world.run(event)["state"] == "waiting" and world.endpoints.calls == []
+    # And after the patience (at least 2 h of 30 s looks) it says the champion did not come back
+    result = world.run({**event, "polls": 2 * 3600 // 30 - 1})
+    assert result["state"] == "timeout" and "not back after 240 checks" in result["action"]
 
 
 def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world: World) -> None:
+    # Given a rolled-back challenger; When rejected; Then Rejected, its configs and alarms gone, the champion scaled
     world.scaling.registered.clear()  # released before the final update
-    champion = load_event("manage_rollout_restore_champion.json")["champion"]
+    champion = load_event("manage_rollout_plan_restore.json")["champion"]
     world.endpoints.configs[f"{CHALLENGER}-canary"] = []
     result = world.run(
         {
@@ -278,7 +417,8 @@ def test_reject_marks_the_version_and_gives_the_champion_its_scaling_back(world:
 
 
 def test_promotion_approves_scales_and_retires_the_champion(world: World) -> None:
-    champion = load_event("manage_rollout_restore_champion.json")["champion"]
+    # Given the challenger live alone; When promoted; Then Approved and scaled, the old champion retired
+    champion = load_event("manage_rollout_plan_restore.json")["champion"]
     _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))
     result = world.run(
         {
@@ -303,8 +443,9 @@ def test_promotion_approves_scales_and_retires_the_champion(world: World) -> Non
 
 # ---------------------------------------------------------------- the handler
 def test_a_malformed_payload_is_a_named_error() -> None:
-    with pytest.raises(InvalidRolloutRequest, match="max_polls"):
-        parse_request({**load_event("manage_rollout_verify_endpoint.json"), "max_polls": 0})
+    # Given payloads the state machine should never send; Then each is a named error naming the field
+    with pytest.raises(InvalidRolloutRequest, match="timeout_seconds"):
+        parse_request({**load_event("manage_rollout_verify_endpoint.json"), "timeout_seconds": 0})
     with pytest.raises(InvalidRolloutRequest):
         parse_request({"action": "launch_rockets"})
 
@@ -320,7 +461,7 @@ def test_a_config_made_by_hand_is_never_deleted(world: World) -> None:
     # Given a champion first deployed by hand, on a config another endpoint may share
     world.endpoints.configs["shared-prod-config"] = []
     champion = {
-        **load_event("manage_rollout_restore_champion.json")["champion"],
+        **load_event("manage_rollout_plan_restore.json")["champion"],
         "endpoint_config_name": "shared-prod-config",
     }
     _on(world, "InService", f"{CHALLENGER}-live", (_variant(CHALLENGER, 1.0),))
@@ -338,3 +479,47 @@ def test_a_config_made_by_hand_is_never_deleted(world: World) -> None:
     )
     # Then that config stays
     assert "shared-prod-config" in world.endpoints.configs and result["deleted_configs"] == []
+
+
+def test_answers_that_land_in_the_run_state_are_what_its_models_hold(world: World) -> None:
+    # Given the actions whose answers the state machine keeps in the run's state (retrainer.run_data)
+    champion = world.run(load_event("manage_rollout_find_champion.json"))
+    registry = world.run(
+        {
+            "action": "register_model",
+            "run_id": CHALLENGER,
+            "model_package_group": "retrainer-churn",
+            "model_name": "churn",
+            "sagemaker_model": f"{CHALLENGER}-train-9f8e7d6c",
+            "data": "s3://data/incoming/churn/",
+            "report_uri": "s3://artifacts/report.json",
+            "endpoint_instance_type": "ml.m5.large",
+            "transform_instance_type": "ml.m5.xlarge",
+        }
+    )
+    guards = world.run(
+        {"action": "prepare_rollout", "endpoint_name": ENDPOINT, "variant_name": CHALLENGER, "alarm_prefix": "r-"}
+    )
+    # Then each answer is exactly its model's fields ($.champion, $.registry, $.guards)
+    assert set(champion) == set(Champion.model_fields) and Champion.model_validate(champion).exists
+    assert set(registry) == set(RegistryEntry.model_fields) and RegistryEntry.model_validate(registry).version > 0
+    assert set(guards) == set(RolloutGuards.model_fields) and RolloutGuards.model_validate(guards).alarm_names
+
+
+def _read_by_the_workflow(result_path: str) -> set[str]:
+    """Every field the rendered ASL reads under `result_path` (`$.restore.state` -> `state`)."""
+    text = (ROOT / "statemachines" / "retraining.asl.json").read_text()
+    return set(re.findall(re.escape(result_path) + r"\.([a-z_]+)", text))
+
+
+def test_every_field_the_workflow_reads_from_an_answer_is_in_that_answer(world: World) -> None:
+    # Given the answers of the looping actions: verification, restore planning, alarm checks
+    _on(world, "InService", f"{CHALLENGER}-canary", (_variant(CHAMPION, 50.0), _variant(CHALLENGER, 50.0)))
+    answers = {
+        "$.endpoint_check": world.run(load_event("manage_rollout_verify_endpoint.json")),
+        "$.restore": world.run(load_event("manage_rollout_plan_restore.json")),
+        "$.alarm_check": world.run(load_event("manage_rollout_check_alarms.json")),
+    }
+    # Then every field the state machine reads from them (Choices, notices, next payloads) is there
+    for result_path, answer in answers.items():
+        assert _read_by_the_workflow(result_path) <= set(answer), (result_path, set(answer))

@@ -21,11 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from retrainer import naming
 from retrainer.boundary import require_object
 from retrainer.errors import EventRejected, InvalidCoordinationRequest, InvalidModelConfig, RetrainerError
-from retrainer.pipeline_config import ConsumedTrigger, TriggerInfo
 from retrainer.ports import ExecutionHistory, RecordedTrigger
+from retrainer.run_data import ConsumedTrigger, TriggerInfo
 from retrainer.services.action_notices import ActionNotices
-from retrainer.services.runs import Adapters, start_if_free
-from retrainer.settings import PipelineDefaults
+from retrainer.services.runs import Adapters, StackDefaults, start_if_free
 
 logger = Logger(child=True)
 
@@ -92,7 +91,7 @@ class SweepRequest(BaseModel):
     action: Literal["sweep"]
 
 
-def release(request: ReleaseRequest, defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
+def release(request: ReleaseRequest, defaults: StackDefaults, adapters: Adapters) -> dict[str, Any]:
     promoted_at = time.time() if request.outcome == "deployed" else None
     adapters.ledger.release(request.model_name, request.run_id, promoted_at)
     try:
@@ -109,7 +108,7 @@ def release(request: ReleaseRequest, defaults: PipelineDefaults, adapters: Adapt
     return {"released": True, "follow_up": follow_up}
 
 
-def sweep(defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
+def sweep(defaults: StackDefaults, adapters: Adapters) -> dict[str, Any]:
     """Scheduled: start runs for models whose triggers wait (deferred by the cost guard, or a dead run's lock
     expired). A model with a run in progress keeps its triggers pending. One model's problem (an invalid
     configuration document) is logged and does not hold up the others."""
@@ -133,7 +132,7 @@ def sweep(defaults: PipelineDefaults, adapters: Adapters) -> dict[str, Any]:
 
 
 def start_follow_up(
-    model_name: str, why: str, defaults: PipelineDefaults, adapters: Adapters, *, after: str
+    model_name: str, why: str, defaults: StackDefaults, adapters: Adapters, *, after: str
 ) -> str | None:
     """Start one run for the model's pending triggers, if the model is free.
 
@@ -225,7 +224,7 @@ def parse_request(event: Any) -> ClaimRequest | ReleaseRequest | SweepRequest | 
 
 
 def run_ended(
-    event: ExecutionStatusChange, defaults: PipelineDefaults, adapters: Adapters, history: ExecutionHistory
+    event: ExecutionStatusChange, defaults: StackDefaults, adapters: Adapters, history: ExecutionHistory
 ) -> dict[str, Any]:
     """A run of this stack's state machine ended TIMED_OUT, ABORTED or FAILED: free its model if it still
     holds it, say what happened and where, and start the one follow-up run for triggers that wait."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 from retrainer import naming
 from retrainer.errors import ActionNeeded, EventRejected, ProcessingJobNotFound
 from retrainer.events import AlarmStateChangeEvent, ProcessingJobStateChangeEvent
-from retrainer.pipeline_config import TriggerInfo
 from retrainer.ports import ProcessingJobs
-from retrainer.services.runs import Adapters, RunOutcome, prepare_and_start
-from retrainer.settings import PipelineDefaults
+from retrainer.run_data import TriggerInfo
+from retrainer.services.runs import Adapters, RunOutcome, StackDefaults, prepare_and_start
 
 VIOLATIONS_PREFIX = "CompletedWithViolations"
 ENDPOINT_ENVIRONMENT_KEY = "sagemaker_endpoint_name"
 
 
-def start_from_alarm(event: AlarmStateChangeEvent, defaults: PipelineDefaults, adapters: Adapters) -> RunOutcome:
+def start_from_alarm(event: AlarmStateChangeEvent, defaults: StackDefaults, adapters: Adapters) -> RunOutcome:
     alarm = event.detail.alarm_name
     if event.detail.state.value != "ALARM":
         raise EventRejected("alarm is not in ALARM state", alarm=alarm, state=event.detail.state.value)
@@ -40,7 +39,7 @@ def start_from_alarm(event: AlarmStateChangeEvent, defaults: PipelineDefaults, a
     )
 
 
-def _check_not_one_hyphen_off(alarm: str, model_name: str, defaults: PipelineDefaults, adapters: Adapters) -> None:
+def _check_not_one_hyphen_off(alarm: str, model_name: str, defaults: StackDefaults, adapters: Adapters) -> None:
     """`retrainer-drift-churn-age` names model `churn-age`; when that model has no data but `churn` has, the
     alarm is one hyphen off `<stack>-drift-<model>--<feature>`: say so instead of "no data"."""
     candidates = naming.models_one_hyphen_off(model_name)
@@ -61,7 +60,7 @@ def _check_not_one_hyphen_off(alarm: str, model_name: str, defaults: PipelineDef
 
 def start_from_monitoring_run(
     event: ProcessingJobStateChangeEvent,
-    defaults: PipelineDefaults,
+    defaults: StackDefaults,
     adapters: Adapters,
     jobs: ProcessingJobs,
 ) -> RunOutcome:

@@ -6,22 +6,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from retrainer import naming
 from retrainer.errors import EventRejected, InvalidModelConfig
-from retrainer.pipeline_config import (
-    ClaimState,
-    DataLocation,
-    ModelOverrides,
-    PipelineConfig,
-    RetrainingRequest,
-    RunPaths,
-    TriggerInfo,
-)
+from retrainer.pipeline_config import ModelOverrides, PipelineConfig
 from retrainer.ports import (
     ConfigStore,
     DataCatalog,
@@ -31,7 +23,7 @@ from retrainer.ports import (
     TriggerLedger,
     WorkflowStarter,
 )
-from retrainer.settings import PipelineDefaults
+from retrainer.run_data import ClaimState, DataLocation, RetrainingRequest, RunPaths, TriggerInfo
 
 logger = Logger(child=True)
 
@@ -43,6 +35,29 @@ MAX_EXECUTION_INPUT_BYTES = 256 * 1024
 # A lock outlives its run only if the run died without releasing it and the "run ended" rule could not
 # free it either: it must outlast the state machine's TimeoutSeconds (12 h).
 LOCK_TTL_SECONDS = 12 * 3600 + 600
+
+
+class StackDefaults(Protocol):
+    """The stack's names and limits a trigger needs, as the composition root loads them
+    (`retrainer.settings.StackDefaults`); the services never read the environment themselves."""
+
+    @property
+    def stack_name(self) -> str: ...
+    @property
+    def data_bucket(self) -> str: ...
+    @property
+    def data_prefix(self) -> str: ...
+    @property
+    def artifacts_bucket(self) -> str: ...
+    @property
+    def state_machine_arn(self) -> str: ...
+    @property
+    def max_runs_per_day(self) -> int: ...
+    @property
+    def promotion_cooldown_seconds(self) -> int: ...
+    def pipeline_config(self) -> PipelineConfig:
+        """The stack's layer of a run's configuration (before the model's own document)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,7 @@ class Adapters:
     handled: HandledTriggers | None = None
 
 
-def resolve_config(model_name: str, defaults: PipelineDefaults, store: ConfigStore) -> PipelineConfig:
+def resolve_config(model_name: str, defaults: StackDefaults, store: ConfigStore) -> PipelineConfig:
     """Stack defaults, then the model's own configuration document."""
     base = defaults.pipeline_config()
     document = store.model_overrides(model_name)
@@ -118,7 +133,7 @@ def build_request(
     model_name: str,
     trigger: TriggerInfo,
     identity: tuple[str, ...],
-    defaults: PipelineDefaults,
+    defaults: StackDefaults,
     config: PipelineConfig,
     run_id: str | None = None,
     seq: int = 0,
@@ -145,7 +160,7 @@ def build_request(
     )
 
 
-def check_model(model_name: str, defaults: PipelineDefaults, adapters: Adapters, *, list_data: bool = True) -> None:
+def check_model(model_name: str, defaults: StackDefaults, adapters: Adapters, *, list_data: bool = True) -> None:
     """A valid model name, and (unless the trigger itself proves it, as an S3 upload of a non-empty CSV
     under the model's folder does) at least one non-empty CSV in the model's data folder."""
     if not naming.is_valid_model_name(model_name):
@@ -170,7 +185,7 @@ def prepare_and_start(
     model_name: str,
     trigger: TriggerInfo,
     identity: tuple[str, ...],
-    defaults: PipelineDefaults,
+    defaults: StackDefaults,
     adapters: Adapters,
     version: ObjectVersion | None = None,
 ) -> RunOutcome:
@@ -228,7 +243,7 @@ def start_if_free(
     run_id: str,
     trigger: TriggerInfo,
     seq: int,
-    defaults: PipelineDefaults,
+    defaults: StackDefaults,
     adapters: Adapters,
     redelivered: bool = False,
 ) -> RunOutcome:
@@ -301,7 +316,7 @@ def start_if_free(
     return RunOutcome(status=status, run_id=run_id, model_name=model_name, execution_arn=started.execution_arn)
 
 
-def cost_guard(state: ModelState, defaults: PipelineDefaults, now: float) -> str | None:
+def cost_guard(state: ModelState, defaults: StackDefaults, now: float) -> str | None:
     """Why a new run may not start now (the trigger stays pending, deferred), or None."""
     if state.runs_today >= defaults.max_runs_per_day:
         return f"the model already retrained {defaults.max_runs_per_day} times today (MaxRunsPerDay)"
@@ -316,7 +331,7 @@ def _outcome(
     status: Literal["pending", "duplicate"],
     run_id: str,
     model_name: str,
-    defaults: PipelineDefaults,
+    defaults: StackDefaults,
     trigger: TriggerInfo,
 ) -> RunOutcome:
     logger.info(

@@ -9,10 +9,9 @@ import unicodedata
 from retrainer import naming
 from retrainer.errors import ActionNeeded, EventRejected
 from retrainer.events import S3ObjectCreatedEvent
-from retrainer.pipeline_config import TriggerInfo
 from retrainer.ports import ObjectVersion
-from retrainer.services.runs import Adapters, RunOutcome, prepare_and_start
-from retrainer.settings import PipelineDefaults
+from retrainer.run_data import TriggerInfo
+from retrainer.services.runs import Adapters, RunOutcome, StackDefaults, prepare_and_start
 
 MAX_KEY_BYTES = 1024
 # Unicode categories no object key of ours contains: controls (C0, DEL, C1 such as U+0085), format
@@ -23,7 +22,7 @@ NULL_VERSION_ID = "null"
 _HEX = re.compile(r"[0-9A-Fa-f]{1,64}")
 
 
-def start_from_upload(event: S3ObjectCreatedEvent, defaults: PipelineDefaults, adapters: Adapters) -> RunOutcome:
+def start_from_upload(event: S3ObjectCreatedEvent, defaults: StackDefaults, adapters: Adapters) -> RunOutcome:
     detail = event.detail
     bucket = detail.bucket.name
     key = detail.object.key

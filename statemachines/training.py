@@ -1,0 +1,187 @@
+"""Training: preprocess the model's data, train the built-in XGBoost, create the SageMaker model, register it.
+
+The SageMaker jobs are the SDK's generic `Task` with explicit Parameters: the SDK's `ProcessingStep`/
+`TrainingStep` fix instance types, hyperparameters and paths at render time, and here they come from
+each model's configuration in the execution input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepfunctions.steps import Chain, Task
+from stepfunctions.steps.states import State
+
+from statemachines.tasks import (
+    API_TIMEOUT_SECONDS,
+    JOB_TIMEOUT_SECONDS,
+    SAGEMAKER_TRANSIENT,
+    failing_to,
+    job_name,
+    retry,
+    rollout_step,
+    select,
+)
+
+
+def _s3_input(name: str, uri: dict[str, str] | str, local_path: str) -> dict[str, Any]:
+    source: dict[str, Any] = {
+        "LocalPath": local_path,
+        "S3DataType": "S3Prefix",
+        "S3InputMode": "File",
+        "S3DataDistributionType": "FullyReplicated",
+    }
+    if isinstance(uri, dict):
+        source.update(uri)
+    else:
+        source["S3Uri"] = uri
+    return {"InputName": name, "S3Input": source}
+
+
+def _s3_output(name: str) -> dict[str, Any]:
+    return {
+        "OutputName": name,
+        "S3Output": {
+            "S3Uri.$": f"$.paths.{name}",
+            "LocalPath": f"/opt/ml/processing/output/{name}",
+            "S3UploadMode": "EndOfJob",
+        },
+    }
+
+
+def _channel(name: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "ContentType": "text/csv",
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri.$": f"$.paths.{name}",
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    }
+
+
+def preprocess() -> Task:
+    return Task(
+        "Preprocess",
+        resource="arn:aws:states:::sagemaker:createProcessingJob.sync",
+        timeout_seconds=JOB_TIMEOUT_SECONDS,
+        result_path="$.preprocessing",
+        parameters={
+            "ProcessingJobName.$": job_name("prep"),
+            "RoleArn": "${SageMakerRoleArn}",
+            "AppSpecification": {
+                "ImageUri": "${SklearnImageUri}",
+                "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/preprocess.py"],
+                "ContainerArguments.$": "$.preprocess_arguments",
+            },
+            "ProcessingInputs": [
+                _s3_input("data", {"S3Uri.$": "$.data.s3_uri"}, "/opt/ml/processing/input/data"),
+                _s3_input("code", "${JobCodePrefix}", "/opt/ml/processing/input/code"),
+            ],
+            "ProcessingOutputConfig": {
+                "KmsKeyId": "${DataKeyArn}",
+                "Outputs": [_s3_output("train"), _s3_output("validation"), _s3_output("test")],
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType.$": "$.config.instances.processing_instance_type",
+                    "VolumeSizeInGB": 30,
+                    "VolumeKmsKeyId": "${DataKeyArn}",
+                }
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds.$": "$.config.max_runtime_seconds"},
+            "Environment": {
+                "RETRAINER_RUN_ID.$": "$.run_id",
+                "RETRAINER_CORRELATION_ID.$": "$.correlation_id",
+            },
+        },
+    )
+
+
+def train() -> Task:
+    return Task(
+        "Train",
+        resource="arn:aws:states:::sagemaker:createTrainingJob.sync",
+        timeout_seconds=JOB_TIMEOUT_SECONDS,
+        result_path="$.training",
+        parameters={
+            "TrainingJobName.$": job_name("train"),
+            "RoleArn": "${SageMakerRoleArn}",
+            "AlgorithmSpecification": {"TrainingImage": "${XGBoostImageUri}", "TrainingInputMode": "File"},
+            "HyperParameters.$": "$.config.hyperparameters",
+            "InputDataConfig": [_channel("train"), _channel("validation")],
+            "OutputDataConfig": {"S3OutputPath.$": "$.paths.model_output", "KmsKeyId": "${DataKeyArn}"},
+            "ResourceConfig": {
+                "InstanceCount": 1,
+                "InstanceType.$": "$.config.instances.training_instance_type",
+                "VolumeSizeInGB": 30,
+                "VolumeKmsKeyId": "${DataKeyArn}",
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds.$": "$.config.max_runtime_seconds"},
+            "Tags": [{"Key": "retrainer:run", "Value.$": "$.run_id"}],
+        },
+    )
+
+
+def create_model() -> Task:
+    return Task(
+        "CreateModel",
+        resource="arn:aws:states:::sagemaker:createModel",
+        timeout_seconds=API_TIMEOUT_SECONDS,
+        result_path="$.model",
+        parameters={
+            # The training job's name is unique per attempt; the model takes it.
+            "ModelName.$": "$.training.TrainingJobName",
+            "ExecutionRoleArn": "${SageMakerRoleArn}",
+            "PrimaryContainer": {
+                "Image": "${XGBoostImageUri}",
+                "ModelDataUrl.$": "$.training.ModelArtifacts",
+            },
+        },
+    )
+
+
+def register() -> Task:
+    """A version in the model's package group (the group is named after the endpoint), PendingManualApproval."""
+    return rollout_step(
+        "RegisterModel",
+        "register_model",
+        {
+            "model_package_group.$": "$.endpoint_name",
+            "model_name.$": "$.model_name",
+            "sagemaker_model.$": "$.training.TrainingJobName",
+            "data.$": "$.data.s3_uri",
+            "report_uri.$": "$.paths.evaluation_report",
+            "triggers.$": "$.claim.triggers",
+            "endpoint_instance_type.$": "$.config.instances.endpoint_instance_type",
+            "transform_instance_type.$": "$.config.instances.transform_instance_type",
+        },
+        "$.registry",
+    )
+
+
+def training(then_step: State, on_error: State) -> Task:
+    """Preprocess -> Train -> CreateModel -> RegisterModel -> `then_step`; any error goes to `on_error`."""
+    steps = [
+        select(preprocess(), {"ProcessingJobName.$": "$.ProcessingJobName"}),
+        select(
+            train(),
+            {
+                "TrainingJobName.$": "$.TrainingJobName",
+                "ModelArtifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+                "FinalMetricDataList.$": "$.FinalMetricDataList",
+            },
+        ),
+        select(create_model(), {"ModelArn.$": "$.ModelArn"}),
+    ]
+    for step in steps:
+        step.add_retry(retry(SAGEMAKER_TRANSIENT, 10, 4, 120))
+        failing_to(step, on_error)
+    registered = register()
+    failing_to(registered, on_error)
+    Chain([*steps, registered, then_step])
+    return steps[0]
