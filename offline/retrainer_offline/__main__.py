@@ -63,7 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     invoke_parser.add_argument("function", help="logical id in template.yaml, e.g. StartRetrainingFunction")
     invoke_parser.add_argument("--event", type=Path, required=True)
     commands.add_parser("bench", help="print performance figures")
+    serve_parser = commands.add_parser("serve", help="serve the stack's AWS APIs on 127.0.0.1 for any AWS client")
+    serve_parser.add_argument("--port", type=int, default=4566, help="the loopback port (default 4566)")
+    serve_parser.add_argument(
+        "--clock-scale", type=float, default=0.001, help="emulated waits run this much faster (default 0.001)"
+    )
+    serve_parser.add_argument("--stack-name", default="retrainer")
+    serve_parser.add_argument("--quiet", action="store_true", help="print only the ready line")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from retrainer_offline.commands.serve import serve
+
+        return serve(args.port, args.clock_scale, args.stack_name, args.quiet)
     if args.command == "demo":
         from retrainer_offline.demo import main as demo_main
 

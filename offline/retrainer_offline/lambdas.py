@@ -36,7 +36,7 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 
-from retrainer_offline import clock
+from retrainer_offline import clock, job_logs
 from retrainer_offline.background import BackgroundThreads
 
 # One lock for the process environment: a handler sees only its own function's variables.
@@ -148,6 +148,7 @@ class LambdaRegistry:
             log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
             _deadline=time.monotonic() + float(function.timeout or 3),
         )
+        started = time.monotonic()
         with _ENVIRONMENT_LOCK, _environment(environment), _captured_output() as output:
             try:
                 handler = self._handler(code)
@@ -162,6 +163,9 @@ class LambdaRegistry:
                 "Sandbox.Timedout", f"Task timed out after {float(function.timeout or 3):.2f} seconds"
             )
         self.logs.setdefault(function.function_name, []).append(invocation.logs)
+        job_logs.lambda_output(
+            function.function_name, context.log_stream_name, request_id, invocation.logs, time.monotonic() - started
+        )
         self.invocations.append((function.function_name, invocation.errored))
         return invocation
 
