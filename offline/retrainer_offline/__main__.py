@@ -70,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve_parser.add_argument("--stack-name", default="retrainer")
     serve_parser.add_argument("--quiet", action="store_true", help="print only the ready line")
+    from retrainer_offline.commands.runs import add_commands, run_command
+
+    add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in {"runs", "show", "logs", "follow", "notifications"}:
+        return run_command(args)
     if args.command == "serve":
         from retrainer_offline.commands.serve import serve
 
