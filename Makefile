@@ -11,11 +11,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 ASL := statemachines/retraining.asl.json
 
-.PHONY: help lock venv lint typecheck validate render check-render unit test demo bench invoke clean
+.PHONY: help lock venv lint typecheck validate render check-render unit test demo bench invoke serve clean
 
 help:
 	@echo "make test     lint, type checks, template + state machine validation, pytest"
 	@echo "make demo     the whole retraining flow offline (no AWS account, no Docker)"
+	@echo "make serve    the stack offline behind a local AWS endpoint (PORT=4566 CLOCK_SCALE=0.001)"
 	@echo "make bench    performance figures"
 	@echo "make render   re-render $(ASL) from statemachines/retraining_workflow.py"
 	@echo "make invoke FUNCTION=StartRetrainingFunction EVENT=events/s3_object_created.json"
@@ -61,6 +62,10 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m retrainer_offline bench
+
+# Any AWS client works against it with --endpoint-url http://127.0.0.1:$(PORT) (README "Your own data").
+serve: venv
+	$(BIN)/python -m retrainer_offline serve --port $(or $(PORT),4566) --clock-scale $(or $(CLOCK_SCALE),0.001)
 
 invoke: venv
 	$(BIN)/python -m retrainer_offline invoke $(FUNCTION) --event $(EVENT)

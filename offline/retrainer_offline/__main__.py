@@ -1,9 +1,12 @@
-"""`python -m retrainer_offline demo|invoke|bench`: the offline runtime's command line.
+"""`retrainer` (or `python -m retrainer_offline`): the offline runtime's and the runs' command line.
 
 - `demo`: three retraining runs of the Breast Cancer model with predictions from the endpoint.
 - `invoke <LogicalId> --event events/x.json`: `sam local invoke` without Docker: deploys the
   template offline and invokes one function through the Lambda API, printing what Lambda returns.
 - `bench`: the performance figures (demo wall time, per-state overhead).
+- `serve`: the stack deployed offline behind a local AWS endpoint (127.0.0.1:4566) for any AWS client.
+- `runs`, `show RUN`, `logs RUN`, `follow RUN`, `notifications`: a stack's runs through plain boto3,
+  against `serve` (`--endpoint-url`) or a stack deployed on AWS (`--profile`, `--region`).
 """
 
 from __future__ import annotations
