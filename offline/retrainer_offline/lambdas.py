@@ -52,6 +52,8 @@ class FunctionCode:
     layer_dirs: list[Path]
     module: ModuleType | None = None
     cold_start_seconds: float = 0.0
+    # This function's own copies of its layers' modules (their caches, clients, settings): one container each.
+    layer_modules: dict[str, ModuleType] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,7 +151,7 @@ class LambdaRegistry:
             _deadline=time.monotonic() + float(function.timeout or 3),
         )
         started = time.monotonic()
-        with _ENVIRONMENT_LOCK, _environment(environment), _captured_output() as output:
+        with _ENVIRONMENT_LOCK, _environment(environment), _own_modules(code), _captured_output() as output:
             try:
                 handler = self._handler(code)
                 result = handler(event, context)
@@ -243,6 +245,37 @@ def _captured_output() -> Iterator[io.StringIO]:
     finally:
         for router in _ROUTERS.values():
             router.local.buffer = None
+
+
+@contextmanager
+def _own_modules(code: FunctionCode) -> Iterator[None]:
+    """While a handler runs, the modules of its layers in sys.modules are its function's own.
+
+    On Lambda every function has its own containers, so module-level state in a layer (cached settings,
+    clients, a per-container memory of handled triggers) is never shared between two functions. Here all
+    functions share one interpreter: the function's copies are swapped in for the invocation (invocations
+    are serialized by the environment lock) and kept for its next one (a warm container)."""
+    roots = tuple(str(folder.resolve()) for folder in code.layer_dirs)
+
+    def from_layers() -> dict[str, ModuleType]:
+        return {
+            name: module
+            for name, module in list(sys.modules.items())
+            if (getattr(module, "__file__", None) or "").startswith(roots)
+        }
+
+    others = from_layers() if roots else {}
+    for name in others:
+        del sys.modules[name]
+    sys.modules.update(code.layer_modules)
+    try:
+        yield
+    finally:
+        if roots:
+            code.layer_modules = from_layers()
+            for name in code.layer_modules:
+                del sys.modules[name]
+            sys.modules.update(others)
 
 
 def _forget_modules_under(folder: Path) -> None:
