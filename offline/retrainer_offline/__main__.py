@@ -61,7 +61,8 @@ def invoke(function: str, event_path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="retrainer_offline", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the whole retraining flow offline")
+    demo_parser = commands.add_parser("demo", help="run the whole retraining flow offline")
+    demo_parser.add_argument("--plain", action="store_true", help="one line per state when it ends, no live view")
     invoke_parser = commands.add_parser("invoke", help="invoke one function with an event file")
     invoke_parser.add_argument("function", help="logical id in template.yaml, e.g. StartRetrainingFunction")
     invoke_parser.add_argument("--event", type=Path, required=True)
@@ -84,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(args.port, args.clock_scale, args.stack_name, args.quiet)
     if args.command == "demo":
-        from retrainer_offline.demo import main as demo_main
+        from rich.console import Console
 
-        return demo_main()
+        with Console(stderr=True).status("loading the offline runtime (moto, scikit-learn, the AWS imitations)"):
+            from retrainer_offline.demo import main as demo_main
+        return demo_main(live=not args.plain)
     if args.command == "invoke":
         return invoke(args.function, args.event)
     from retrainer_offline.bench import main as bench_main

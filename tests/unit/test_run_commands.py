@@ -153,7 +153,9 @@ class FakeStepFunctions:
 
 
 class FakeLogs:
-    """CloudWatch Logs: events by group and stream, filtered as filter_log_events filters."""
+    """CloudWatch Logs: events by group and stream, filtered by time as filter_log_events filters.
+
+    Like moto's, it ignores logStreamNamePrefix: the commands must not rely on it (AWS honours it)."""
 
     class exceptions:
         class ResourceNotFoundException(Exception):
@@ -167,8 +169,6 @@ class FakeLogs:
             raise self.exceptions.ResourceNotFoundException(logGroupName)
         found = []
         for stream, lines in self.groups[logGroupName].items():
-            if not stream.startswith(kwargs.get("logStreamNamePrefix", "")):
-                continue
             for seconds, message in lines:
                 millis = int(at(seconds).timestamp() * 1000)
                 if kwargs.get("startTime", 0) <= millis <= kwargs.get("endTime", 10**15):
@@ -196,7 +196,8 @@ class FakeCloudFormation:
 
 LOGS: dict[str, dict[str, list[tuple[float, str]]]] = {
     "/aws/sagemaker/TrainingJobs": {
-        "cancer-abc-train/algo-1-1": [(14, "[0]#011validation-auc:0.96"), (26, "[99]#011validation-auc:0.99")]
+        "cancer-older-run-train/algo-1-1": [(5, "an older run's training")],
+        "cancer-abc-train/algo-1-1": [(14, "[0]#011validation-auc:0.96"), (26, "[99]#011validation-auc:0.99")],
     },
     "/aws/sagemaker/ProcessingJobs": {"cancer-abc-preprocess/algo-1-1": [(12, '{"rows": {"train": 389}}')]},
     "/aws/lambda/coord": {
@@ -303,6 +304,8 @@ def test_follow_shows_parallel_branches_in_the_order_they_end_with_job_log_lines
     challenger, champion = text.index("✓ ScoreChallenger 2.00 s"), text.index("✓ ScoreChampion 4.00 s")
     assert challenger < champion
     assert "Train | [99]#011validation-auc:0.99" in text
+    assert text.index("Train | [99]") < text.index("✓ Train")
+    assert "older run" not in text
     assert "■ run cancer-abc SUCCEEDED in 32.0 s" in text
 
 

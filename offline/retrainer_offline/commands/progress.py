@@ -73,8 +73,15 @@ class RunObserver:
     """Prints the runs of a state machine (or one run) as they progress."""
 
     def __init__(
-        self, sfn: Any, logs: Any, console: Console | None = None, heartbeat: float = 15.0, poll: float = 0.5
+        self,
+        sfn: Any,
+        logs: Any,
+        console: Console | None = None,
+        heartbeat: float = 15.0,
+        poll: float = 0.5,
+        max_job_lines: int = 8,
     ) -> None:
+        self.max_job_lines = max_job_lines
         self.sfn = sfn
         self.logs = logs
         self.console = console or Console(highlight=False)
@@ -143,6 +150,9 @@ class RunObserver:
                 self.say(f"{self._elapsed(run, at)}   → {escape(name)}", run)
         elif kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
+            for job in run.jobs:  # a job's output before its state's end (it is written when the job ends)
+                if job.state == name:
+                    self.show_job_log(run, job)
             entered = (run.open_states.get(name) or [at]).pop(0)
             took = (at - entered).total_seconds()
             self.say(f"{self._elapsed(run, at)}   ✓ {escape(name)} [dim]{took:.2f} s[/dim]", run)
@@ -182,12 +192,18 @@ class RunObserver:
             page = self.logs.filter_log_events(logGroupName=job.group, logStreamNamePrefix=job.job_name)
         except Exception:
             return
-        for item in page.get("events", []):
+        fresh = []
+        for item in in_streams(page.get("events", []), job.job_name):
             key = item.get("eventId") or f"{item['logStreamName']}:{item['timestamp']}:{item['message']}"
-            if key in job.seen:
-                continue
-            job.seen.add(key)
-            self.say(f"       [cyan]{escape(job.state)}[/cyan] | {escape(item['message'].rstrip())}", run)
+            if key not in job.seen:
+                job.seen.add(key)
+                fresh.append(str(item["message"]).rstrip())
+        if len(fresh) > self.max_job_lines:  # a training log: its first and last lines
+            skipped = len(fresh) - self.max_job_lines
+            half = self.max_job_lines // 2
+            fresh = [*fresh[:half], f"… {skipped} more lines (retrainer logs RUN --state {job.state})", *fresh[-half:]]
+        for line in fresh:
+            self.say(f"       [cyan]{escape(job.state)}[/cyan] | {escape(line)}", run)
 
     def show_heartbeat(self, run: _Followed) -> None:
         now = datetime.now(tz=run.started.tzinfo) if run.started else None
@@ -235,3 +251,8 @@ def _details(event: dict[str, Any]) -> dict[str, Any]:
     """The `...EventDetails` member of a history event (its name depends on the event's type)."""
     found: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
     return found
+
+
+def in_streams(events: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """The events of streams named `prefix...` (moto's FilterLogEvents ignores logStreamNamePrefix)."""
+    return [event for event in events if str(event.get("logStreamName", "")).startswith(prefix)]

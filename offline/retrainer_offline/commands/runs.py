@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from retrainer_offline.commands.aws import Stack, StackNotFound, add_connection_arguments, stack_from
-from retrainer_offline.commands.progress import JOB_RESOURCES, RunObserver, history
+from retrainer_offline.commands.progress import JOB_RESOURCES, RunObserver, history, in_streams
 
 
 @dataclass
@@ -237,7 +237,7 @@ def run_logs(stack: Stack, run: str, state: str | None = None) -> list[LogLine]:
             pages = list(logs.get_paginator("filter_log_events").paginate(**kwargs))
         except logs.exceptions.ResourceNotFoundException:
             continue
-        for item in (item for page in pages for item in page.get("events", [])):
+        for item in in_streams([item for page in pages for item in page.get("events", [])], prefix or ""):
             key = (group, item["logStreamName"], item["timestamp"], item["message"])
             if key not in seen:
                 seen.add(key)
