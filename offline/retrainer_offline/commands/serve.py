@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -88,6 +89,11 @@ class _Stop:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         del frame
+        if self.event.is_set():
+            # A second signal while runs drain: leave now. os._exit, not an exception: unwinding would stop
+            # the mock under running threads, whose calls would then go to real AWS (offline-runtime-notes).
+            print("second signal: exiting without waiting for the runs in flight", file=sys.stderr, flush=True)
+            os._exit(128 + signum)
         self.signal_name = signal.Signals(signum).name
         self.event.set()
 
@@ -123,6 +129,8 @@ def serve(port: int = 4566, clock_scale: float = 0.001, stack_name: str = "retra
 def _serve_deployed(
     runtime: Any, endpoint: LocalEndpoint, queue_url: str, console: Console, stop: _Stop, started: float
 ) -> int:
+    if stop.event.is_set():  # interrupted while deploying
+        return 0
     endpoint.start()
     outputs = runtime.stack.outputs
     local_queue_url = queue_url.replace("http://localhost:4566", endpoint.url).replace(
@@ -146,7 +154,13 @@ def _serve_deployed(
     try:
         stop.event.wait()
     finally:
-        console.print(f"{stop.signal_name or 'stop'}: no new requests; draining the runs in flight")
+        running = runtime.client("stepfunctions").list_executions(
+            stateMachineArn=runtime.state_machine_arn, statusFilter="RUNNING"
+        )["executions"]
+        console.print(
+            f"{stop.signal_name or 'stop'}: no new requests; waiting for {len(running)} run(s) in flight "
+            "(a second Ctrl-C leaves at once)"
+        )
         endpoint.stop()
         watcher.join(timeout=10)
     return 0
