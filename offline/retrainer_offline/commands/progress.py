@@ -102,9 +102,10 @@ class RunObserver:
         return run.status
 
     def watch(self, state_machine_arn: str, stop: threading.Event, since: datetime | None = None) -> None:
-        """Show every run started after `since` (default: from now) until `stop` is set."""
+        """Show every run still running or started later (or started after `since`) until `stop` is set."""
         known: dict[str, _Followed] = {}
-        skip = {e["executionArn"] for e in self._executions(state_machine_arn)} if since is None else set()
+        ended = [e for e in self._executions(state_machine_arn) if e.get("status") != "RUNNING"]
+        skip = {e["executionArn"] for e in ended} if since is None else set()
         while not stop.is_set():
             for execution in self._executions(state_machine_arn):
                 arn = execution["executionArn"]

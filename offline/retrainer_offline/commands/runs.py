@@ -263,6 +263,9 @@ def _outcome(summary: RunSummary) -> str:
 
 
 def print_runs(console: Console, runs: list[RunSummary]) -> None:
+    if not runs:
+        console.print("no runs yet: upload a CSV to s3://<DataBucketName>/<DataPrefix><model>/ to start one")
+        return
     table = Table(title="retraining runs (newest first)")
     for column in ("run", "model", "trigger", "status / outcome", "duration", "gate metric vs champion"):
         table.add_column(column)
