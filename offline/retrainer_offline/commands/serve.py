@@ -112,7 +112,7 @@ def serve(port: int = 4566, clock_scale: float = 0.001, stack_name: str = "retra
     try:
         endpoint = LocalEndpoint(port)  # before the slow deploy: a busy port fails at once
     except OSError as exc:
-        console.print(f"[red]cannot listen on {LOOPBACK}:{port}: {exc}[/red]")
+        print(f"cannot listen on {LOOPBACK}:{port}: {exc}", file=sys.stderr)
         return 2
     with console.status("loading the offline runtime (moto, the AWS imitations)"):
         from retrainer_offline.runtime import OfflineRuntime
