@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -95,10 +96,11 @@ class Summary:
 
 
 class Demo:
-    def __init__(self, out: TextIO = sys.stdout, data: Dataset | None = None) -> None:
+    def __init__(self, out: TextIO = sys.stdout, data: Dataset | None = None, live: bool = False) -> None:
         self.out = out
         self.data = data or breast_cancer()
         self.summary = Summary()
+        self.live = live  # each state as it starts and ends, job logs, heartbeats (commands/progress.py)
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -204,16 +206,19 @@ class Demo:
     def follow(self, runtime: OfflineRuntime, arn: str) -> ExecutionReport:
         self.say(f"   execution {arn.rsplit(':', 1)[-1]}")
         shown: set[str] = set()
+        watcher = self.watch(runtime, arn)
 
         def on_state(state: StateRun) -> None:
             self.summary.stage_seconds[state.name] += state.seconds
-            if state.name in shown and not state.failed:
+            if watcher is not None or (state.name in shown and not state.failed):
                 return  # loops (polls, bakes) print their first pass only
             shown.add(state.name)
             mark = f"  !! {state.failed}" if state.failed else ""
             self.say(f"   {state.name:<26} {state.state_type:<8} {state.seconds:7.2f} s{mark}")
 
         report = runtime.follow(arn, on_state=on_state)
+        if watcher is not None:
+            watcher.join(timeout=30)
         self.summary.reports.append(report)
         metrics = report.final_state.get("evaluation", {}).get("metrics", {})
         shown_metrics = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
@@ -222,6 +227,20 @@ class Demo:
             + (f"; test metrics: {shown_metrics}" if shown_metrics else "")
         )
         return report
+
+    def watch(self, runtime: OfflineRuntime, arn: str) -> threading.Thread | None:
+        """In live mode, the run's progress as `retrainer follow` shows it, printed while it runs."""
+        if not self.live:
+            return None
+        from rich.console import Console
+
+        from retrainer_offline.commands.progress import RunObserver
+
+        console = Console(file=self.out, highlight=False, soft_wrap=True)
+        observer = RunObserver(runtime.client("stepfunctions"), runtime.client("logs"), console, poll=0.5)
+        thread = threading.Thread(target=observer.follow, args=(arn,), name="demo-progress", daemon=True)
+        thread.start()
+        return thread
 
     def predict(self, runtime: OfflineRuntime) -> None:
         endpoint = f"{runtime.stack_name}-{MODEL}"
@@ -294,9 +313,19 @@ def rollback_share(report: ExecutionReport) -> int:
     return int(report.final_state.get("rollout", {}).get("current", {}).get("challenger", 0))
 
 
-def main(out: TextIO = sys.stdout) -> int:
-    with OfflineRuntime() as runtime:
-        return Demo(out).run(runtime)
+def main(out: TextIO = sys.stdout, live: bool = False) -> int:
+    runtime = OfflineRuntime()
+    if live:
+        from rich.console import Console
+
+        with Console(file=out).status("deploying template.yaml into the offline runtime"):
+            runtime.__enter__()
+    else:
+        runtime.__enter__()
+    try:
+        return Demo(out, live=live).run(runtime)
+    finally:
+        runtime.__exit__(None, None, None)
 
 
 def capture() -> tuple[int, str]:

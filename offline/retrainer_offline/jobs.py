@@ -41,6 +41,7 @@ import numpy as np
 import xgboost
 from moto.sagemaker import responses as sm_responses
 
+from retrainer_offline import job_logs
 from retrainer_offline.background import BackgroundThreads
 from retrainer_offline.serving import (
     ModelLoadError,
@@ -555,6 +556,7 @@ class JobRunner:
         job.last_modified_time = _now()
         if kind.name == "training":
             job.secondary_status = {"Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped"}[status]
+        job_logs.job_output(kind.name, name, JOB_LOGS.get(name, "") + (f"\n{reason}" if reason else ""))
         setattr(job, kind.status_attr, status)
 
     def drain(self, timeout: float = 300) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 
-from retrainer_offline import clock
+from retrainer_offline import clock, job_logs
 from retrainer_offline.background import BackgroundThreads
 
 # One lock for the process environment: a handler sees only its own function's variables.
@@ -52,6 +52,8 @@ class FunctionCode:
     layer_dirs: list[Path]
     module: ModuleType | None = None
     cold_start_seconds: float = 0.0
+    # This function's own copies of its layers' modules (their caches, clients, settings): one container each.
+    layer_modules: dict[str, ModuleType] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,7 +150,8 @@ class LambdaRegistry:
             log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
             _deadline=time.monotonic() + float(function.timeout or 3),
         )
-        with _ENVIRONMENT_LOCK, _environment(environment), _captured_output() as output:
+        started = time.monotonic()
+        with _ENVIRONMENT_LOCK, _environment(environment), _own_modules(code), _captured_output() as output:
             try:
                 handler = self._handler(code)
                 result = handler(event, context)
@@ -162,6 +165,9 @@ class LambdaRegistry:
                 "Sandbox.Timedout", f"Task timed out after {float(function.timeout or 3):.2f} seconds"
             )
         self.logs.setdefault(function.function_name, []).append(invocation.logs)
+        job_logs.lambda_output(
+            function.function_name, context.log_stream_name, request_id, invocation.logs, time.monotonic() - started
+        )
         self.invocations.append((function.function_name, invocation.errored))
         return invocation
 
@@ -239,6 +245,37 @@ def _captured_output() -> Iterator[io.StringIO]:
     finally:
         for router in _ROUTERS.values():
             router.local.buffer = None
+
+
+@contextmanager
+def _own_modules(code: FunctionCode) -> Iterator[None]:
+    """While a handler runs, the modules of its layers in sys.modules are its function's own.
+
+    On Lambda every function has its own containers, so module-level state in a layer (cached settings,
+    clients, a per-container memory of handled triggers) is never shared between two functions. Here all
+    functions share one interpreter: the function's copies are swapped in for the invocation (invocations
+    are serialized by the environment lock) and kept for its next one (a warm container)."""
+    roots = tuple(str(folder.resolve()) for folder in code.layer_dirs)
+
+    def from_layers() -> dict[str, ModuleType]:
+        return {
+            name: module
+            for name, module in list(sys.modules.items())
+            if (getattr(module, "__file__", None) or "").startswith(roots)
+        }
+
+    others = from_layers() if roots else {}
+    for name in others:
+        del sys.modules[name]
+    sys.modules.update(code.layer_modules)
+    try:
+        yield
+    finally:
+        if roots:
+            code.layer_modules = from_layers()
+            for name in code.layer_modules:
+                del sys.modules[name]
+            sys.modules.update(others)
 
 
 def _forget_modules_under(folder: Path) -> None:

@@ -121,6 +121,9 @@ class OfflineRuntime:
         for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
             os.environ[key] = value
         os.environ.pop("AWS_PROFILE", None)
+        # A shell set up to talk to `retrainer serve` has AWS_ENDPOINT_URL: the runtime's own clients stay in-process.
+        for key in [k for k in os.environ if k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_")]:
+            os.environ.pop(key)
         mock = mock_aws(config=MOTO_CONFIG)
         mock.start()
         self._exit.callback(mock.stop)
