@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_commands(commands)
     args = parser.parse_args(argv)
-    if args.command in {"runs", "show", "logs", "follow", "notifications"}:
+    if args.command in {"runs", "show", "logs", "follow", "notifications", "report"}:
         return run_command(args)
     if args.command == "serve":
         from retrainer_offline.commands.serve import serve

@@ -13,6 +13,7 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -354,9 +355,30 @@ def add_commands(commands: Any) -> None:
     follow.add_argument("run")
     notices = commands.add_parser("notifications", help="read (and remove) notices from the notification queue")
     notices.add_argument("--queue", help="queue name or URL (default <stack>-notifications, as serve creates)")
-    for parser in (runs, show, logs, follow, notices):
+    report = commands.add_parser("report", help="write a model's monitoring and history pages (HTML) from S3")
+    report.add_argument("model", help="the model's name (its data folder under the upload prefix)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="the folder for the pages (default reports)")
+    for parser in (runs, show, logs, follow, notices, report):
         add_connection_arguments(parser)
         parser.add_argument("--json", action="store_true", help="JSON for scripts")
+
+
+def write_model_reports(stack: Stack, model: str, out_dir: Path, console: Console) -> int:
+    """The pages read the artifacts bucket (baselines, monitoring runs, evaluation reports) and the runs'
+    histories (canary weights): the same calls against `retrainer serve` and a deployed stack."""
+    from retrainer_offline.reports.write_reports import write_reports
+
+    pages = write_reports(
+        stack.client("s3"),
+        stack.output("ArtifactsBucketName"),
+        model,
+        out_dir,
+        stepfunctions_client=stack.client("stepfunctions"),
+        state_machine_arn=stack.state_machine_arn,
+    )
+    for page in pages:
+        console.print(str(page))
+    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -370,6 +392,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace, stack: Stack, console: Console) -> int:
+    if args.command == "report":
+        return write_model_reports(stack, args.model, args.out, console)
     if args.command == "follow":
         observer = RunObserver(stack.client("stepfunctions"), stack.client("logs"), console)
         return 0 if observer.follow(stack.execution_arn(args.run)) == "SUCCEEDED" else 1
