@@ -120,8 +120,18 @@ def test_runs_as_the_processing_container_runs_it_a_script_beside_its_sibling_fi
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # When the container's command runs it
     completed = subprocess.run(
-        [sys.executable, str(code / "preprocess.py"), "--input-dir", str(tmp_path / "input")]
-        + ["--output-dir", str(tmp_path / "output"), "--target-column", "churned", "--id-column", "customer_id"],
+        [
+            sys.executable,
+            str(code / "preprocess.py"),
+            "--input-dir",
+            str(tmp_path / "input"),
+            "--output-dir",
+            str(tmp_path / "output"),
+            "--target-column",
+            "churned",
+            "--id-column",
+            "customer_id",
+        ],
         env=environment,
         cwd=tmp_path,
         capture_output=True,
