@@ -7,7 +7,6 @@ import importlib.util
 import io
 import json
 import tarfile
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -30,8 +29,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("served")
     datasets.write_csv(datasets.churn(1500, seed=9), root / "input" / "a.csv")
     code = preprocess.main(
-        ["--input-dir", str(root / "input"), "--output-dir", str(root / "output"), "--target-column", "churned"]
-        + ["--id-column", "customer_id", "--positive-label", "Yes"]
+        [
+            "--input-dir",
+            str(root / "input"),
+            "--output-dir",
+            str(root / "output"),
+            "--target-column",
+            "churned",
+            "--id-column",
+            "customer_id",
+            "--positive-label",
+            "Yes",
+        ]
     )
     assert code == 0
     model_dir = root / "opt" / "ml" / "model"
