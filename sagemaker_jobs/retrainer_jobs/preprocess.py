@@ -14,10 +14,12 @@ job's ExitMessage), fits the feature encoder and writes, under the output folder
 
 - `train/train.csv`, `validation/validation.csv`: label (0/1) first, encoded features, no header,
   `nan` for missing values (the built-in XGBoost container's CSV layout);
-- `test/test.csv`: label first, then the raw input columns in upload order (minus the target,
-  drop_columns and id_column), no header: what a client sends, so the transform of the pipeline
-  model (DataProcessing InputFilter `$[1:]`, JoinSource Input, OutputFilter `$[0,-1]`) scores it
-  and keeps `label,score` per line;
+- `test/test.csv`: the test rows in the same encoded layout (what a single-container XGBoost
+  model scores: today's ScoreChallenger/ScoreChampion transforms);
+- `test-raw/test.csv`: the same rows, label first, then the raw input columns in upload order
+  (minus the target, drop_columns and id_column), no header: what a client sends, so the transform
+  of the pipeline model (DataProcessing InputFilter `$[1:]`, JoinSource Input, OutputFilter
+  `$[0,-1]`) scores it and keeps `label,score` per line;
 - `schema/schema.json` (the input schema) and `schema/row-splits.csv` (`key,split` of every row:
   how many test rows a model has seen is the overlap of its train/validation keys with these);
 - `encoder/model.tar.gz`: the feature model for SageMaker's scikit-learn serving container
@@ -201,7 +203,9 @@ def run(input_dir: Path, output_dir: Path, rules: Rules, id_column: str | None =
     for name in ("train", "validation"):
         mask = split == name
         _write(output_dir / name / f"{name}.csv", inference.to_csv_lines(matrix[mask], checked.label[mask]))
-    _write(output_dir / "test" / "test.csv", raw_test_rows(checked, split == "test"))
+    test = split == "test"
+    _write(output_dir / "test" / "test.csv", inference.to_csv_lines(matrix[test], checked.label[test]))
+    _write(output_dir / "test-raw" / "test.csv", raw_test_rows(checked, test))
     _write(output_dir / "schema" / "schema.json", json.dumps(document, indent=1))
     _write(output_dir / "schema" / "row-splits.csv", "key,split\n" + "".join(f"{k},{s}\n" for k, s in zip(keys, split)))  # noqa: B905
     _write(output_dir / "encoder" / "model.tar.gz", model_artifact(encoder, document))

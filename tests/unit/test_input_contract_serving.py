@@ -59,7 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "model": script.model_fn(str(model_dir)),
         "root": root,
         "booster": booster,
-        "test": (root / "output" / "test" / "test.csv").read_text().splitlines(),
+        "test": (root / "output" / "test-raw" / "test.csv").read_text().splitlines(),
     }
 
 
@@ -89,6 +89,10 @@ def test_raw_rows_get_the_scores_their_training_encoding_gets(served: dict[str, 
     expected = served["booster"].predict(xgboost.DMatrix(served["script"].encode(frame, served["model"])))
     assert len(scores) == len(raw) > 100
     assert np.allclose(scores, expected)
+    # ... and the scores a single-container model gets on the encoded test split (today's transforms)
+    encoded = np.loadtxt(served["root"] / "output" / "test" / "test.csv", delimiter=",", ndmin=2)
+    assert np.allclose(scores, served["booster"].predict(xgboost.DMatrix(encoded[:, 1:])))
+    assert [int(label) for label, _ in raw] == encoded[:, 0].astype(int).tolist()
 
 
 def test_the_training_files_hold_what_serving_computes_for_the_same_rows(served: dict[str, Any]) -> None:

@@ -38,7 +38,8 @@ def _run(tmp_path: Path, *extra: str) -> int:
 
 
 def _split(tmp_path: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(tmp_path / "output" / name / f"{name}.csv", header=None, keep_default_na=False)
+    file = "test.csv" if name == "test-raw" else f"{name}.csv"
+    return pd.read_csv(tmp_path / "output" / name / file, header=None, keep_default_na=False)
 
 
 def test_writes_label_first_headerless_splits_a_raw_test_split_a_schema_and_the_feature_model(tmp_path: Path) -> None:
@@ -50,13 +51,13 @@ def test_writes_label_first_headerless_splits_a_raw_test_split_a_schema_and_the_
     code = _run(tmp_path, "--id-column", "customer_id", "--positive-label", "Yes")
     # Then it completes; train/validation are label-first 0/1, 11 numeric features wide, no header
     assert code == 0, (tmp_path / "message").read_text()
-    train, validation, test = (_split(tmp_path, n) for n in ("train", "validation", "test"))
-    for encoded in (train, validation):
+    train, validation, test, raw = (_split(tmp_path, n) for n in ("train", "validation", "test", "test-raw"))
+    for encoded in (train, validation, test):
         assert set(encoded[0].unique()) <= {0, 1}
         assert encoded.shape[1] == 1 + 11  # tenure, charges, 3 contracts, 4 payments, paperless, senior
-    # ... the test split is label first, then the raw columns a client sends (id and target left out)
-    assert test.shape[1] == 1 + 6
-    assert set(test[3]) <= {"month-to-month", "one-year", "two-year"} and set(test[5]) <= {"Yes", "No"}
+    # ... the raw test split holds the same rows: label first, then the columns a client sends (no id, no target)
+    assert raw.shape == (len(test), 1 + 6) and raw[0].tolist() == test[0].tolist()
+    assert set(raw[3]) <= {"month-to-month", "one-year", "two-year"} and set(raw[5]) <= {"Yes", "No"}
     # ... the rows are all there, split about 70/20/10, with every positive counted once
     assert len(train) + len(validation) + len(test) == 1000
     assert 0.62 < len(train) / 1000 < 0.78 and 0.05 < len(test) / 1000 < 0.15
