@@ -198,9 +198,10 @@ def _label(upload: Upload, rules: Rules) -> tuple[np.ndarray, str, str]:
     if len(distinct) < 2:
         raise DataProblem(f"target column {target!r} holds one class only ({distinct[0]!r})")
     if len(distinct) > 2:
+        rarest = values.value_counts().index[-1]
         raise DataProblem(
             f"target column {target!r} has {len(distinct)} classes ({distinct[:SHOWN]}); only binary targets are "
-            "supported"
+            f"supported (the rarest, {rarest!r}, at {upload.where(values == rarest)})"
         )
     positive = _positive(distinct, rules)
     negative = distinct[0] if distinct[1] == positive else distinct[1]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -184,7 +185,7 @@ def run(input_dir: Path, output_dir: Path, rules: Rules, id_column: str | None =
     if id_column is not None and id_column not in upload.columns:
         raise DataProblem(f"id column {id_column!r} not found; the columns are {upload.columns[:20]}")
     if id_column is not None and id_column not in rules.drop_columns:
-        rules = Rules(**{**rules.__dict__, "drop_columns": (*rules.drop_columns, id_column)})
+        rules = dataclasses.replace(rules, drop_columns=(*rules.drop_columns, id_column))
     if len(upload.frame) < MIN_ROWS:
         raise DataProblem(f"only {len(upload.frame)} rows; at least {MIN_ROWS} are needed to split 70/20/10")
     checked = check(upload, rules)

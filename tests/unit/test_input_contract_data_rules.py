@@ -64,7 +64,10 @@ def _features(tmp_path: Path) -> pd.DataFrame:
         ("label-leak.csv", ["column 'churn_flag' is a copy of the target 'churned'", "label leak", "drop_columns"]),
         ("id-as-feature.csv", ["column 'customer_id' has 200 distinct text values", "add it to drop_columns"]),
         ("blank-target.csv", ["target column 'churned' has 2 missing values", "blank-target.csv line 7"]),
-        ("three-classes.csv", ["target column 'churned' has 3 classes", "'Maybe'"]),
+        (
+            "three-classes.csv",
+            ["target column 'churned' has 3 classes", "the rarest, 'Maybe', at three-classes.csv line 5"],
+        ),
         ("one-class.csv", ["target column 'churned' holds one class only"]),
     ],
 )
