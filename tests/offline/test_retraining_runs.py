@@ -100,7 +100,8 @@ def test_second_upload_retrains_on_the_whole_folder_and_updates_the_endpoint(
     assert report.status == "SUCCEEDED"
     assert "StartCanary" in _states(report) and "CreateEndpoint" not in _states(report)
     total_rows = sum(part.count(b"\n") - 1 for part in dataset.parts)
-    assert report.output["evaluation"]["rows"] == total_rows - int(0.9 * total_rows)  # the 10% test split
+    # the test split: about 10% of the rows (each row's split comes from a stable hash, not a cut)
+    assert abs(report.output["evaluation"]["rows"] - 0.1 * total_rows) <= 0.03 * total_rows
     after = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
     assert after["EndpointConfigName"] != before["EndpointConfigName"]
 
