@@ -60,6 +60,7 @@ class QualityGate:
             bounds.append((self.threshold, f"threshold {self.threshold!r}"))
         if self.baseline_score is not None:
             bound = self.baseline_score + self.margin if lower else self.baseline_score - self.margin
+            bound = round(bound, 12)  # 0.97 - 0.05 reads 0.92, not 0.9199999999999999
             sign = "+" if lower else "-"
             bounds.append((bound, f"promoted model's test score {self.baseline_score!r} {sign} margin {self.margin!r}"))
         if not bounds:
