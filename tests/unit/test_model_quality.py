@@ -499,3 +499,26 @@ MODEL_QUALITY_FILES = sorted(
 @pytest.mark.parametrize("path", MODEL_QUALITY_FILES, ids=lambda p: p.name)
 def test_the_job_code_parses_as_python_3_9_which_the_scikit_learn_image_runs(path: Path) -> None:
     ast.parse(path.read_text(), feature_version=(3, 9))
+
+
+def test_the_job_runs_as_a_plain_file_from_the_published_folder(tmp_path: Path) -> None:
+    """Given the monitoring folder copied alone (as the job code is published), when the entry file runs with a
+    bare interpreter path, then it imports its siblings and completes."""
+    import shutil
+    import subprocess
+    import sys
+
+    code = tmp_path / "code" / "monitoring"
+    shutil.copytree(ROOT / "sagemaker_jobs" / "retrainer_jobs" / "monitoring", code)
+    traffic(tmp_path, 20)
+    command = [
+        sys.executable, str(code / "model_quality_job.py"),
+        "--capture-dir", str(tmp_path / "capture"), "--ground-truth-dir", str(tmp_path / "truth"),
+        "--output-dir", str(tmp_path / "report"),
+        "--start-time", f"{HOUR}:00:00Z", "--end-time", "2026-12-01T11:00:00Z",
+    ]  # fmt: skip
+
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env={"PATH": "/usr/bin"}, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["merge"]["merged_records"] == 20

@@ -56,7 +56,7 @@ def _write(folder: Path, name: str, document: Any) -> None:
     (folder / name).write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
-def judge(merged: MergedWindow, settings: ModelQualitySettings) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def judge(merged: MergedWindow, settings: ModelQualitySettings) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Writes the statistics, constraints, violations and metrics files; returns (metric requests, violations)."""
     evaluated = settings.end.isoformat()
     labels, scores = np.asarray(merged.labels, dtype=int), np.asarray(merged.scores, dtype=float)
@@ -83,7 +83,7 @@ def judge(merged: MergedWindow, settings: ModelQualitySettings) -> tuple[dict[st
     _write(out, "constraints.json", constraints_document(constraints))
     _write(out, "constraint_violations.json", {"violations": violations})
     _write(out, "cloudwatch_metrics.json", requests)
-    return {"requests": requests, "statistics": statistics}, violations
+    return requests, violations
 
 
 def _feedback(merged: MergedWindow, settings: ModelQualitySettings) -> dict[str, Any]:
@@ -112,9 +112,11 @@ def run_model_quality(settings: ModelQualitySettings, metrics_client: MetricsCli
             f"({counts.missing} missing, {counts.late} late; at least {settings.min_labels} labelled rows needed)"
         )
         return finish(settings.message_file, message, 1, merge=counts.to_json())
-    written, violations = judge(merged, settings)
+    try:
+        requests, violations = judge(merged, settings)
+    except (FileNotFoundError, ValueError, KeyError) as problem:  # an unreadable --constraints file
+        return finish(settings.message_file, f"ConstraintsError: {type(problem).__name__}: {problem}", 1)
     feedback = _feedback(merged, settings)
-    requests = written["requests"]
     published = publish(requests, metrics_client or _cloudwatch()) if settings.publish_metrics and requests else 0
     message = "Completed: Job completed successfully with no violations."
     if violations:
