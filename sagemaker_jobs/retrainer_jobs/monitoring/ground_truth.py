@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +44,20 @@ class LabelValues:
     positive: str = "1"
     negative: str = "0"
 
+    @cached_property
+    def _table(self) -> dict[str, int]:
+        table = {value: 1 for value in TRUE_LABELS}
+        table.update((value, 0) for value in FALSE_LABELS)
+        table.update({self.positive: 1, self.negative: 0})
+        return table
+
     def parse(self, text: str) -> int | None:
-        value = text.strip()
-        if value == self.positive:
-            return 1
-        if value == self.negative:
-            return 0
-        lowered = value.lower()
-        if lowered in TRUE_LABELS:
-            return 1
-        if lowered in FALSE_LABELS:
-            return 0
-        return None
+        """1, 0, or None for text that is neither class (the model's values first, then the usual spellings)."""
+        value = self._table.get(text)
+        if value is None:
+            stripped = text.strip()
+            value = self._table.get(stripped, self._table.get(stripped.lower()))
+        return value
 
 
 def split_values(data: str) -> list[str]:

@@ -146,7 +146,8 @@ class _Merger:
             counts.duplicate_captures += 1
             return
         self.seen.add(key)
-        label_id = next((i for i in (key, event_id) if i in self.truth.labels), None)
+        labels = self.truth.labels
+        label_id = key if key in labels else (event_id if event_id in labels else None)
         if label_id is None:
             late = key in self.truth.late_ids or event_id in self.truth.late_ids
             counts.late += late
@@ -157,8 +158,9 @@ class _Merger:
 
     def _join(self, variant: str, record: dict[str, Any], where: str, event_id: str, key: str, text: str) -> None:
         counts = self.merged.counts
-        labels = [self.label_values.parse(value) for value in split_values(text)]
-        if any(label is None for label in labels):
+        parse = self.label_values.parse
+        labels = [parse(value) for value in split_values(text)] if "," in text or "\n" in text else [parse(text)]
+        if None in labels:
             counts.invalid_labels += 1
             return
         try:
