@@ -282,6 +282,21 @@ def test_standard_deviations_come_from_200_rows_on_and_one_class_leaves_auc_unju
     assert single["recall"]["value"] == pytest.approx(0.5)
 
 
+def test_the_gate_takes_the_tighter_bound_and_log_loss_is_judged_from_above() -> None:
+    """Given a threshold and the promoted model's score minus a margin, then the tighter bound is the constraint;
+    for logloss (lower is better) the bound is the lower of threshold and score plus margin, and a higher value
+    violates it."""
+    from retrainer_jobs.monitoring.model_quality_checks import QualityGate, check
+
+    auc = QualityGate("auc", 0.8, 0.97, 0.02).constraint()
+    assert auc is not None and (auc.threshold, auc.operator) == (0.95, "LessThanThreshold")
+    loss = QualityGate("logloss", 0.5, 0.2, 0.05).constraint()
+    assert loss is not None and (loss.threshold, loss.operator) == (0.25, "GreaterThanThreshold")
+    statistics = {"binary_classification_metrics": {"logloss": {"value": 0.3}, "auc": {"value": "NaN"}}}
+    assert [v["metric_name"] for v in check(statistics, [auc, loss])] == ["logloss"]  # NaN judges nothing
+    assert QualityGate("auc").constraint() is None
+
+
 # ------------------------------------------------------------------------------------------------- the run
 def test_a_labelled_window_completes_with_the_statistics_metrics_and_merge_counts(tmp_path: Path) -> None:
     """Given 400 labelled requests of a good model, when the run judges them, then it completes with Model
