@@ -22,7 +22,7 @@ from retrainer.services.rollout import ACTIONS
 from statemachines import retraining_workflow
 from statemachines.rollouts import strategies
 from statemachines.tasks import MANAGE_ROLLOUT_ARN
-from tests.unit.conftest import ROOT
+from tests.samples import ROOT
 
 ASL = ROOT / "statemachines" / "retraining.asl.json"
 DEFINITION: dict[str, Any] = json.loads(ASL.read_text())

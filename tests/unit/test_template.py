@@ -11,7 +11,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from statemachines.images import image_mapping
-from tests.unit.conftest import ROOT
+from tests.samples import ROOT
 
 TEMPLATE: dict[str, Any] = cfn_yaml.load(str(ROOT / "template.yaml"))
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
