@@ -10,3 +10,11 @@ import pytest
 @pytest.fixture(autouse=True)
 def _no_leaked_environment(no_leaked_environment: None) -> Iterator[None]:
     yield
+
+
+@pytest.fixture(scope="session")
+def rendered_asl() -> str:
+    """The state machine rendered from Python once per session (a render takes seconds; the tests only read it)."""
+    from statemachines import retraining_workflow
+
+    return retraining_workflow.render()
