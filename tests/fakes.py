@@ -67,12 +67,6 @@ class FakeEndpoints:
         self.configs[config_name] = list(variants)
         self.calls.append(("create_config", config_name))
 
-    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None:
-        self.calls.append(("set_weights", weights))
-
-    def switch_config(self, endpoint_name: str, config_name: str) -> None:
-        self.calls.append(("switch_config", config_name))
-
     def delete_config(self, config_name: str) -> bool:
         self.calls.append(("delete_config", config_name))
         return self.configs.pop(config_name, None) is not None
