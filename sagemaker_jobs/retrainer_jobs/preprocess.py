@@ -164,7 +164,8 @@ def model_artifact(encoder: dict[str, Any], schema_document: dict[str, Any]) -> 
     }
     buffer = io.BytesIO()
     # gzip writes the current time into its header unless told otherwise: mtime=0 keeps reruns byte-identical.
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:
+    # Nested, not parenthesised: the scikit-learn 1.2-1 image runs this on Python 3.9.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:  # noqa: SIM117
         with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for name, body in files.items():
                 info = tarfile.TarInfo(name)
