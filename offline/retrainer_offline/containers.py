@@ -223,17 +223,11 @@ def transform(job_dir: Path) -> None:
 WORK: dict[str, Callable[[Path], None]] = {"training": train, "transform": transform}
 
 
-def delay_then_exec(argv: list[str]) -> None:
-    """`delay <seconds> <command...>`: a slow host (fault injection): sleep, then become the job's command."""
-    import os
-
-    time.sleep(float(argv[0]))
-    os.execv(argv[1], argv[1:])  # noqa: S606 - the job's own command, replacing this process
+LOG_FILE = "container.log"  # the container's output (what CloudWatch Logs would hold), beside opt/
+PEAK_MEMORY_FILE = "peak-rss-kib"  # the process's peak resident memory, for `make bench`
 
 
 def main(argv: list[str]) -> int:
-    if argv[0] == "delay":
-        delay_then_exec(argv[1:])
     kind, folder = argv
     job_dir = Path(folder)
     try:
@@ -246,5 +240,75 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def run_job_process(kind: str, folder: str, delay: float = 0.0) -> int:
+    """One job in this (forked) process: output to the job's log file, peak memory noted; the exit code."""
+    import resource
+
+    time.sleep(delay)  # fault injection: a slow host
+    with (Path(folder) / LOG_FILE).open("w", encoding="utf-8") as log:
+        sys.stdout = sys.stderr = log
+        code = main([kind, folder])
+        log.flush()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    (Path(folder) / PEAK_MEMORY_FILE).write_text(str(peak))
+    return code
+
+
+def _child(kind: str, folder: str, delay: float) -> int:
+    """The forked job process: whatever happens, it exits (never returns into the server's loop)."""
+    import traceback
+
+    try:
+        return run_job_process(kind, folder, delay)
+    except BaseException:
+        with (Path(folder) / LOG_FILE).open("a", encoding="utf-8") as log:
+            traceback.print_exc(file=log)
+        return 1
+
+
+def serve() -> None:
+    """The job-process server: numpy and XGBoost are imported once here, and each job is a fork of it.
+
+    Reads `<id> <kind> <folder> <delay>` lines on stdin; answers `started <id> <pid>` when the job's process
+    is forked and `ended <id> <exit code>` when it exits. Single-threaded: it waits on stdin and on each
+    child's pidfd at once (no polling), so forking is safe.
+    """
+    import os
+    import select
+
+    children: dict[int, tuple[str, int]] = {}  # pidfd -> (id, pid)
+    stdin = sys.stdin.fileno()
+    buffer = b""
+
+    def answer(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    while True:
+        ready, _, _ = select.select([stdin, *children], [], [])
+        for fd in ready:
+            if fd == stdin:
+                chunk = os.read(stdin, 65536)
+                if not chunk:
+                    return
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    job_id, kind, folder, delay = line.decode().split("\t")
+                    pid = os.fork()
+                    if pid == 0:
+                        os._exit(_child(kind, folder, float(delay)))
+                    children[os.pidfd_open(pid)] = (job_id, pid)
+                    answer(f"started\t{job_id}\t{pid}")
+            else:
+                job_id, pid = children.pop(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                answer(f"ended\t{job_id}\t{os.waitstatus_to_exitcode(status)}")
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    if sys.argv[1:] == ["serve"]:
+        serve()
+    else:
+        sys.exit(main(sys.argv[1:]))

@@ -27,11 +27,13 @@ An image the runtime does not know fails the job with a FailureReason naming the
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -39,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,10 +49,12 @@ from typing import Any
 import boto3
 from moto.sagemaker import responses as sm_responses
 
+from retrainer_offline import containers
 from retrainer_offline.background import BackgroundThreads
 from retrainer_offline.containers import (
     HYPERPARAMETERS,
     METRIC_NAMES,
+    PEAK_MEMORY_FILE,
     TRAIN_SECONDS_PREFIX,
     JobFailed,
     apply_filter,
@@ -63,8 +67,9 @@ __all__ = ["HYPERPARAMETERS", "JobFailed", "apply_filter", "validate_hyperparame
 OPT_ML = "/opt/ml"
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 STDERR_TAIL = 1024
-OFFLINE_ROOT = str(Path(__file__).resolve().parents[1])  # where `retrainer_offline` is importable from
 DEFAULT_MAX_RUNTIME = 86400.0
+# Fault injection (a slow host): the job's process sleeps, then becomes the job's own command.
+SLOW_HOST = "import os, sys, time; time.sleep(float(sys.argv[1])); os.execv(sys.argv[2], sys.argv[2:])"
 
 
 # The container output of each job (what CloudWatch Logs would hold), by job name.
@@ -76,7 +81,7 @@ class _JobProcesses:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[str, subprocess.Popen[str]] = {}
+        self._running: dict[str, subprocess.Popen[str] | _Ticket] = {}
         self._stopped: set[str] = set()
         self._ended: dict[str, threading.Event] = {}
         self._delays: dict[str, float] = {}
@@ -107,8 +112,7 @@ class _JobProcesses:
             if name in self._stopped:
                 return -9, ""
             if name in self._delays:
-                delay = ["-m", "retrainer_offline.containers", "delay", str(self._delays.pop(name))]
-                command = [sys.executable, *delay, *command]
+                command = [sys.executable, "-c", SLOW_HOST, str(self._delays.pop(name)), *command]
             process = subprocess.Popen(
                 command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
             )
@@ -124,6 +128,29 @@ class _JobProcesses:
                 self._running.pop(name, None)
         return process.returncode, output
 
+    def run_forked(self, name: str, kind: str, job_dir: Path, timeout: float) -> tuple[int, str]:
+        """Run `containers.run_job_process` as a process forked from the job-process server (numpy and XGBoost
+        already imported there: a job starts in milliseconds, not the seconds an import takes under load)."""
+        with self._lock:
+            if name in self._stopped:
+                return -9, ""
+            delay = self._delays.pop(name, 0.0)
+        server = job_server()
+        ticket = server.submit(kind, job_dir, delay)
+        with self._lock:
+            self._running[name] = ticket
+        try:
+            if not ticket.ended.wait(timeout):  # an event the server's answer sets: no polling
+                ticket.kill()
+                ticket.ended.wait()
+                raise subprocess.TimeoutExpired(f"job {name}", timeout)
+        finally:
+            with self._lock:
+                self._running.pop(name, None)
+        log = job_dir / containers.LOG_FILE
+        output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        return ticket.exit_code, output
+
     def stop(self, name: str) -> None:
         with self._lock:
             self._stopped.add(name)
@@ -132,7 +159,87 @@ class _JobProcesses:
             process.kill()
 
 
+@dataclass
+class _Ticket:
+    """One job submitted to the job-process server."""
+
+    started: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+    pid: int = 0
+    exit_code: int = 0
+
+    def kill(self) -> None:
+        self.started.wait()
+        if not self.ended.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+class JobServer:
+    """`python -m retrainer_offline.containers serve`, started once; jobs are forks of it (containers.serve)."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "retrainer_offline.containers", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._lock = threading.Lock()
+        self._tickets: dict[str, _Ticket] = {}
+        self._next = 0
+        threading.Thread(target=self._read, daemon=True, name="retrainer-job-server").start()
+
+    def submit(self, kind: str, job_dir: Path, delay: float = 0.0) -> _Ticket:
+        ticket = _Ticket()
+        with self._lock:
+            self._next += 1
+            job_id = str(self._next)
+            self._tickets[job_id] = ticket
+            assert self._process.stdin is not None
+            self._process.stdin.write(f"{job_id}\t{kind}\t{job_dir}\t{delay}\n")
+            self._process.stdin.flush()
+        return ticket
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            what, job_id, value = line.rstrip("\n").split("\t")
+            with self._lock:
+                ticket = self._tickets[job_id] if what == "started" else self._tickets.pop(job_id)
+            if what == "started":
+                ticket.pid = int(value)
+                ticket.started.set()
+            else:
+                ticket.exit_code = int(value)
+                ticket.ended.set()
+        with self._lock:  # the server is gone: every job still waiting has failed
+            orphans, self._tickets = list(self._tickets.values()), {}
+        for ticket in orphans:
+            ticket.exit_code = -1
+            ticket.started.set()
+            ticket.ended.set()
+
+
+_servers: list[JobServer] = []
+_servers_lock = threading.Lock()
+
+
+def job_server() -> JobServer:
+    with _servers_lock:
+        if not _servers:
+            _servers.append(JobServer())
+        return _servers[0]
+
+
+def warm_up() -> None:
+    """Start the job-process server now (it imports XGBoost while the runtime deploys the stack)."""
+    job_server()
+
+
 PROCESSES = _JobProcesses()
+PEAK_RSS_KIB: dict[str, int] = {}  # peak resident memory of each job's process, by job name
 
 
 def wait_for_end(name: str, timeout: float) -> bool:
@@ -203,26 +310,17 @@ def _upload_folder(s3: Any, folder: Path, uri: str) -> int:
     return count
 
 
-def _process_environment(job: Any) -> dict[str, str]:
-    environment = {**os.environ, **(getattr(job, "environment", None) or {})}
-    environment["PYTHONPATH"] = os.pathsep.join(p for p in (OFFLINE_ROOT, environment.get("PYTHONPATH", "")) if p)
-    return environment
-
-
 def _max_runtime(job: Any) -> float:
     return float((getattr(job, "stopping_condition", None) or {}).get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME))
 
 
 def _container(kind: str, name: str, job: Any, job_dir: Path) -> str:
-    """Run `retrainer_offline.containers <kind>` as the job's process; its output, or JobFailed."""
-    code, output = PROCESSES.run(
-        name,
-        [sys.executable, "-m", "retrainer_offline.containers", kind, str(job_dir)],
-        job_dir,
-        _process_environment(job),
-        _max_runtime(job),
-    )
+    """Run `retrainer_offline.containers` `kind` work as the job's own process; its output, or JobFailed."""
+    code, output = PROCESSES.run_forked(name, kind, job_dir, _max_runtime(job))
     JOB_LOGS[name] = output
+    peak = job_dir / PEAK_MEMORY_FILE
+    if peak.exists():
+        PEAK_RSS_KIB[name] = int(peak.read_text())
     if code != 0:
         failure = job_dir / "opt/ml/output/failure"
         reason = failure.read_text(encoding="utf-8", errors="replace")[:1024] if failure.exists() else ""

@@ -134,6 +134,7 @@ class OfflineRuntime:
         self._install(lambdas.install(self.lambda_registry))
         self._install(stepfunctions.install())
         self._install(execution_events.install())
+        jobs.warm_up()  # the job-process server imports XGBoost once, while the stack deploys
         self.job_runner = jobs.install()
         self._install(self.job_runner)
         self.endpoints = endpoints.install()
