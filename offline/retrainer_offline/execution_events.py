@@ -37,6 +37,7 @@ from moto.stepfunctions.parser.utils import TMP_THREADS
 from retrainer_offline import clock
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
+_MOTO_PROGRAM_EVAL = Program.eval
 ENV_READY_SECONDS = 60.0  # a stop waits at most this long for the execution's worker to build its environment
 
 
@@ -91,7 +92,12 @@ def send(event: dict[str, Any]) -> None:
 
 
 def _timeline_program_eval(self: Program, env: Environment) -> None:
-    """moto's Program.eval with the execution's TimeoutSeconds a deadline on its timeline."""
+    """moto's Program.eval with the execution's TimeoutSeconds a deadline on its timeline.
+
+    Parallel branches and Map iterations are Programs evaluated in frames: they run as moto runs them."""
+    if env.is_frame():
+        _MOTO_PROGRAM_EVAL(self, env)
+        return
     timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
     env.next_state_name = self.start_at.start_at_name
     key = str(env.states.context_object.context_object_data["Execution"]["Id"])
