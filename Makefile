@@ -11,12 +11,13 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 ASL := statemachines/retraining.asl.json
 
-.PHONY: help lock venv lint typecheck validate render check-render unit test demo bench invoke clean
+.PHONY: help lock venv lint typecheck validate render check-render unit test demo bench stress invoke clean
 
 help:
 	@echo "make test     lint, type checks, template + state machine validation, pytest"
 	@echo "make demo     the whole retraining flow offline (no AWS account, no Docker)"
-	@echo "make bench    performance figures"
+	@echo "make bench    performance figures (BENCH_ROWS=1000000 for the 1M-row comparison)"
+	@echo "make stress   the demo with two CPU-bound processes running beside it"
 	@echo "make render   re-render $(ASL) from statemachines/retraining_workflow.py"
 	@echo "make invoke FUNCTION=StartRetrainingFunction EVENT=events/s3_object_created.json"
 
@@ -61,6 +62,9 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m retrainer_offline bench
+
+stress: venv
+	$(BIN)/python -m retrainer_offline.stress
 
 invoke: venv
 	$(BIN)/python -m retrainer_offline invoke $(FUNCTION) --event $(EVENT)
