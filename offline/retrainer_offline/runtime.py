@@ -239,8 +239,9 @@ class OfflineRuntime:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for execution in self.executions():
-                if execution["executionArn"] not in self._seen_executions:
-                    self._seen_executions.add(execution["executionArn"])
+                # By name: after UpdateStateMachine moto may list an execution under another ARN spelling.
+                if execution["name"] not in self._seen_executions:
+                    self._seen_executions.add(execution["name"])
                     return str(execution["executionArn"])
             time.sleep(0.02)
         raise TimeoutError(f"no new execution started within {timeout} s")
