@@ -103,8 +103,8 @@ class _JobProcesses:
 
     def wait_for_end(self, name: str, timeout: float) -> bool:
         with self._lock:
-            event = self._ended.get(name)
-        return event.wait(timeout) if event is not None else False
+            event = self._ended.setdefault(name, threading.Event())
+        return event.wait(timeout)
 
     def run(self, name: str, command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
         """Run the job's process to its end; (exit code, its output). Raises TimeoutExpired past `timeout`."""
@@ -191,6 +191,9 @@ class JobServer:
         self._next = 0
         threading.Thread(target=self._read, daemon=True, name="retrainer-job-server").start()
 
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
     def submit(self, kind: str, job_dir: Path, delay: float = 0.0) -> _Ticket:
         ticket = _Ticket()
         with self._lock:
@@ -228,8 +231,8 @@ _servers_lock = threading.Lock()
 
 def job_server() -> JobServer:
     with _servers_lock:
-        if not _servers:
-            _servers.append(JobServer())
+        if not _servers or not _servers[0].alive():
+            _servers[:] = [JobServer()]  # started once; again only if it died
         return _servers[0]
 
 
