@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         from rich.console import Console
 
         with Console(stderr=True).status("loading the offline runtime (moto, scikit-learn, the AWS imitations)"):
-            from retrainer_offline.demo import main as demo_main
+            from retrainer_offline.commands.demo import main as demo_main
         return demo_main(live=not args.plain)
     if args.command == "invoke":
         return invoke(args.function, args.event)
-    from retrainer_offline.bench import main as bench_main
+    from retrainer_offline.commands.bench import main as bench_main
 
     return bench_main()
 

@@ -25,19 +25,14 @@ from typing import Any, Protocol
 import boto3
 from moto import mock_aws
 
-from retrainer_offline import (
-    alarms,
-    clock,
-    deploy,
-    endpoints,
-    eventbridge,
-    execution_events,
-    faults,
-    jobs,
-    lambdas,
-    stepfunctions,
-    transport,
-)
+from retrainer_offline import endpoints, jobs
+from retrainer_offline.awslambda import functions as lambdas
+from retrainer_offline.cloudformation import stacks
+from retrainer_offline.cloudwatch import alarms
+from retrainer_offline.core import clock, faults, transport
+from retrainer_offline.eventbridge import rules as eventbridge
+from retrainer_offline.stepfunctions import execution_events
+from retrainer_offline.stepfunctions import interpreter as stepfunctions
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -95,7 +90,7 @@ class OfflineRuntime:
         self.clock = clock.ScaledClock(scale=clock_scale)
         self.template = template
         self._exit = ExitStack()
-        self.stack: deploy.DeployedStack | None = None
+        self.stack: stacks.DeployedStack | None = None
         self.deploy_seconds = 0.0
         self.job_runner: Any = None
         self.lambda_registry: Any = None
@@ -146,7 +141,7 @@ class OfflineRuntime:
         self._alarms = alarms.install()
         self._install(self._alarms)
         started = time.perf_counter()
-        self.stack = deploy.deploy(
+        self.stack = stacks.deploy(
             self.template,
             self.stack_name,
             self.parameters,

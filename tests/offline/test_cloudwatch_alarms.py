@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from retrainer_offline.alarms import wall_window
+from retrainer_offline.cloudwatch.alarms import wall_window
 from retrainer_offline.runtime import OfflineRuntime
 
 HOUR = 3600  # a period long enough (in wall time) that datapoints stay where a test put them

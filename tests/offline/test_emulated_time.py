@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from retrainer_offline.clock import Timeline
+from retrainer_offline.core.clock import Timeline
 from retrainer_offline.runtime import OfflineRuntime
 from tests.offline.conftest import ROLE, XGBOOST
 from tests.offline.conftest import wait_for_job as _wait

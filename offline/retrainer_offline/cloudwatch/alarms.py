@@ -52,7 +52,7 @@ from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricAggregatedDat
 from moto.core.responses import ActionResult
 from moto.events.models import events_backends
 
-from retrainer_offline import clock
+from retrainer_offline.core import clock
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from retrainer_offline import scale_bench
-from retrainer_offline.demo import Demo
+from retrainer_offline.commands import scale_bench
+from retrainer_offline.commands.demo import Demo
 from retrainer_offline.runtime import OfflineRuntime
 
 # .sync job states -> where the run keeps the job's name
@@ -190,7 +190,7 @@ def cold_imports() -> dict[str, float]:
     import subprocess
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(root / p) for p in ("shared", "sagemaker_jobs", "."))}
     found = {}
     for folder in sorted((root / "functions").iterdir()):

@@ -34,7 +34,7 @@ from moto.stepfunctions.parser.backend import execution as execution_module
 from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from retrainer_offline import clock
+from retrainer_offline.core import clock
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
 _MOTO_PROGRAM_EVAL = Program.eval
