@@ -27,7 +27,7 @@ from moto import mock_aws
 
 from retrainer_offline import endpoints, jobs
 from retrainer_offline.awslambda import functions as lambdas
-from retrainer_offline.cloudformation import stacks
+from retrainer_offline.cloudformation import handles, stacks
 from retrainer_offline.cloudwatch import alarms
 from retrainer_offline.core import clock, faults, transport
 from retrainer_offline.eventbridge import rules as eventbridge
@@ -90,7 +90,7 @@ class OfflineRuntime:
         self.clock = clock.ScaledClock(scale=clock_scale)
         self.template = template
         self._exit = ExitStack()
-        self.stack: stacks.DeployedStack | None = None
+        self.stack: handles.DeployedStack | None = None
         self.deploy_seconds = 0.0
         self.job_runner: Any = None
         self.lambda_registry: Any = None
