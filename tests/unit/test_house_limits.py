@@ -20,7 +20,6 @@ MAX_FUNCTION_LINES = 80
 KNOWN_LONG_MODULES = {
     "offline/retrainer_offline/endpoints.py": "issue 9, item 4: the offline runtime as a package per imitated service",
     "offline/retrainer_offline/jobs.py": "issue 9, item 4: the offline runtime as a package per imitated service",
-    "offline/retrainer_offline/cloudwatch/alarms.py": "issue 9, item 4: the offline runtime as a package per imitated service",
 }
 
 
