@@ -57,7 +57,7 @@ class Demo:
         self.say(f"deployed template.yaml as stack '{runtime.stack_name}' in {runtime.deploy_seconds:.1f} s")
         config = {**MODEL_CONFIG, "rollout": ROLLOUT}
         runtime.put_model_config(MODEL, config)
-        self.say(f"model config: s3://{runtime.output('ArtifactsBucketName')}/config/{MODEL}.json {config}")
+        self.say(f"model config: s3://{runtime.buckets.artifacts}/config/{MODEL}.json {config}")
 
         first = self.upload_and_follow(runtime, "part-1.csv", self.data.parts[0], "1: first upload")
         self.expect(first, "SUCCEEDED", None)
@@ -145,7 +145,7 @@ class Demo:
         rows = body.count(b"\n") - 1
         self.say(
             f"\n== run {title}: {name} ({rows} rows) to s3://"
-            f"{runtime.output('DataBucketName')}/{runtime.output('DataPrefix')}{MODEL}/{name}"
+            f"{runtime.buckets.data}/{runtime.buckets.data_prefix}{MODEL}/{name}"
         )
         runtime.upload(MODEL, name, body)
         return self.follow(runtime, runtime.next_execution())
