@@ -1,4 +1,4 @@
-"""Emulated AWS time (clock.py): compute counts 1:1, waits are fast-forwarded, deadlines hold under load.
+"""Emulated AWS time (core/clock.py): compute counts 1:1, waits are fast-forwarded, deadlines hold under load.
 
 A slow machine must never time out a run that AWS would finish, and a run that really waits past its
 timeout must still end TIMED_OUT and do nothing after it.
