@@ -91,7 +91,7 @@ serve: venv
 	$(BIN)/python -m retrainer_offline serve --port $(or $(PORT),4566) --clock-scale $(or $(CLOCK_SCALE),0.001)
 
 stress: venv
-	$(BIN)/python -m retrainer_offline.stress
+	$(BIN)/python -m retrainer_offline.commands.stress
 
 invoke: venv
 	$(BIN)/python -m retrainer_offline invoke $(FUNCTION) --event $(EVENT)

@@ -39,17 +39,15 @@ def invoke(function: str, event_path: Path) -> int:
         print(f"cannot read event file {event_path}: {exc}", file=sys.stderr)
         return 2
     with OfflineRuntime() as runtime:
-        assert runtime.stack is not None
-        functions = runtime.stack.functions
-        if function not in functions:
-            print(f"no function {function!r} in template.yaml; choose from {sorted(functions)}", file=sys.stderr)
+        try:
+            deployed = runtime.deployed.function(function)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
             return 2
-        text = _with_deployed_names(json.dumps(event), functions[function].environment)
-        response = runtime.client("lambda").invoke(
-            FunctionName=functions[function].function_name, Payload=text.encode()
-        )
+        text = _with_deployed_names(json.dumps(event), deployed.environment)
+        response = runtime.client("lambda").invoke(FunctionName=deployed.function_name, Payload=text.encode())
         payload = response["Payload"].read().decode()
-        for log in runtime.lambda_registry.logs.get(functions[function].function_name, []):
+        for log in runtime.lambda_registry.logs.get(deployed.function_name, []):
             print(log, end="", file=sys.stderr)
         print(payload)
         if response.get("FunctionError"):
@@ -88,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         from rich.console import Console
 
         with Console(stderr=True).status("loading the offline runtime (moto, scikit-learn, the AWS imitations)"):
-            from retrainer_offline.demo import main as demo_main
+            from retrainer_offline.commands.demo import main as demo_main
         return demo_main(live=not args.plain)
     if args.command == "invoke":
         return invoke(args.function, args.event)
-    from retrainer_offline.bench import main as bench_main
+    from retrainer_offline.commands.bench import main as bench_main
 
     return bench_main()
 

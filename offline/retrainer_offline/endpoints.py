@@ -62,8 +62,8 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime import responses as runtime_responses
 
-from retrainer_offline import clock
-from retrainer_offline.background import BackgroundThreads
+from retrainer_offline.core import clock
+from retrainer_offline.core.background import BackgroundThreads
 from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_model_server, s3_reader
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up

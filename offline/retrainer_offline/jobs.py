@@ -50,7 +50,6 @@ import boto3
 from moto.sagemaker import responses as sm_responses
 
 from retrainer_offline import containers, job_logs
-from retrainer_offline.background import BackgroundThreads
 from retrainer_offline.containers import (
     HYPERPARAMETERS,
     METRIC_NAMES,
@@ -60,6 +59,7 @@ from retrainer_offline.containers import (
     apply_filter,
     validate_hyperparameters,
 )
+from retrainer_offline.core.background import BackgroundThreads
 from retrainer_offline.serving import is_xgboost_image
 
 __all__ = ["HYPERPARAMETERS", "JobFailed", "apply_filter", "validate_hyperparameters"]

@@ -20,30 +20,48 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import boto3
 from moto import mock_aws
 
-from retrainer_offline import (
-    alarms,
-    clock,
-    deploy,
-    endpoints,
-    eventbridge,
-    execution_events,
-    faults,
-    jobs,
-    lambdas,
-    stepfunctions,
-    transport,
-)
+from retrainer_offline import endpoints, jobs
+from retrainer_offline.awslambda import functions as lambdas
+from retrainer_offline.awslambda.functions import LambdaRegistry
+from retrainer_offline.cloudformation import stacks
+from retrainer_offline.cloudformation.handles import DeployedStack
+from retrainer_offline.cloudwatch import alarms
+from retrainer_offline.core import clock, faults, transport
+from retrainer_offline.core.faults import FaultInjector
+from retrainer_offline.endpoints import EndpointsPatch
+from retrainer_offline.eventbridge import rules as eventbridge
+from retrainer_offline.jobs import JobRunner
+from retrainer_offline.stepfunctions import execution_events
+from retrainer_offline.stepfunctions import interpreter as stepfunctions
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # Lambda keeps moto's Docker backend class: its one Docker call, `_invoke_lambda`, is replaced in-process.
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StackBuckets:
+    """The stack's buckets: uploads go to `data` under `data_prefix`; configs and models live in `artifacts`."""
+
+    data: str
+    data_prefix: str
+    artifacts: str
+
+
+def _started(handle: T | None) -> T:
+    if handle is None:
+        raise RuntimeError("the offline runtime is not started (use it as a context manager)")
+    return handle
 
 
 class _Handle(Protocol):
@@ -95,12 +113,12 @@ class OfflineRuntime:
         self.clock = clock.ScaledClock(scale=clock_scale)
         self.template = template
         self._exit = ExitStack()
-        self.stack: deploy.DeployedStack | None = None
+        self.stack: DeployedStack | None = None
         self.deploy_seconds = 0.0
-        self.job_runner: Any = None
-        self.lambda_registry: Any = None
-        self.endpoints: Any = None
-        self.faults: Any = None
+        self._job_runner: JobRunner | None = None
+        self._lambda_registry: LambdaRegistry | None = None
+        self._endpoints: EndpointsPatch | None = None
+        self._faults: FaultInjector | None = None
         self._alarms: alarms.AlarmEvaluator | None = None
         self._seen_executions: set[str] = set()
 
@@ -130,27 +148,27 @@ class OfflineRuntime:
         previous = clock.current()
         clock.use(self.clock)
         self._exit.callback(clock.use, previous)
-        self.lambda_registry = lambdas.LambdaRegistry()
+        registry = self._lambda_registry = lambdas.LambdaRegistry()
         self._install(transport.install())
-        self.faults = faults.install()
-        self._install(self.faults)
-        self._install(lambdas.install(self.lambda_registry))
+        self._faults = faults.install()
+        self._install(self._faults)
+        self._install(lambdas.install(registry))
         self._install(stepfunctions.install())
         self._install(execution_events.install())
         jobs.warm_up()  # the job-process server imports XGBoost once, while the stack deploys
-        self.job_runner = jobs.install()
-        self._install(self.job_runner)
-        self.endpoints = endpoints.install()
-        self._install(self.endpoints)
-        self._install(eventbridge.install(self.lambda_registry))
+        self._job_runner = jobs.install()
+        self._install(self._job_runner)
+        self._endpoints = endpoints.install()
+        self._install(self._endpoints)
+        self._install(eventbridge.install(registry))
         self._alarms = alarms.install()
         self._install(self._alarms)
         started = time.perf_counter()
-        self.stack = deploy.deploy(
+        self.stack = stacks.deploy(
             self.template,
             self.stack_name,
             self.parameters,
-            on_function=lambda f: self.lambda_registry.register(
+            on_function=lambda f: registry.register(
                 f.function_name, f.code_dir, f.handler, f.layer_dirs, f.dead_letter_target
             ),
         )
@@ -159,9 +177,41 @@ class OfflineRuntime:
     @property
     def alarms(self) -> alarms.AlarmEvaluator:
         """The CloudWatch alarm evaluator (`evaluate_now()` judges every alarm at once)."""
-        if self._alarms is None:
-            raise RuntimeError("the offline runtime is not started")
-        return self._alarms
+        return _started(self._alarms)
+
+    @property
+    def lambda_registry(self) -> LambdaRegistry:
+        """The functions of the stack as Lambda runs them here (their logs, `drain()`)."""
+        return _started(self._lambda_registry)
+
+    @property
+    def job_runner(self) -> JobRunner:
+        """SageMaker's processing, training and transform jobs, each in its own process."""
+        return _started(self._job_runner)
+
+    @property
+    def endpoints(self) -> EndpointsPatch:
+        """SageMaker endpoints that serve (faults: `fail_variant`, `slow_variant`, ...)."""
+        return _started(self._endpoints)
+
+    @property
+    def faults(self) -> FaultInjector:
+        """Fault injection: the next N calls of an API answer with a service error."""
+        return _started(self._faults)
+
+    @property
+    def deployed(self) -> DeployedStack:
+        """The stack template.yaml created (its resources, outputs and functions)."""
+        return _started(self.stack)
+
+    @property
+    def buckets(self) -> StackBuckets:
+        """The stack's buckets, by what they hold."""
+        return StackBuckets(
+            data=self.output("DataBucketName"),
+            data_prefix=self.output("DataPrefix"),
+            artifacts=self.output("ArtifactsBucketName"),
+        )
 
     def _install(self, handle: _Handle) -> None:
         self._exit.callback(handle.uninstall)
@@ -183,33 +233,30 @@ class OfflineRuntime:
                     if not running:
                         break
                     time.sleep(0.05)
-        if self.job_runner is not None:
-            self.job_runner.drain(max(1.0, deadline - time.monotonic()))
-        if self.lambda_registry is not None:
-            self.lambda_registry.drain(max(1.0, deadline - time.monotonic()))
-        if self.endpoints is not None:
-            self.endpoints.drain(max(1.0, deadline - time.monotonic()))
+        for tracker in (self._job_runner, self._lambda_registry, self._endpoints):
+            if tracker is not None:
+                tracker.drain(max(1.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ conveniences
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
     def output(self, name: str) -> str:
-        assert self.stack is not None
-        return self.stack.outputs[name]
+        return self.deployed.output(name)
 
     @property
     def state_machine_arn(self) -> str:
         return self.output("StateMachineArn")
 
     def upload(self, model: str, name: str, body: bytes) -> str:
-        key = f"{self.output('DataPrefix')}{model}/{name}"
-        self.client("s3").put_object(Bucket=self.output("DataBucketName"), Key=key, Body=body)
+        buckets = self.buckets
+        key = f"{buckets.data_prefix}{model}/{name}"
+        self.client("s3").put_object(Bucket=buckets.data, Key=key, Body=body)
         return key
 
     def put_model_config(self, model: str, document: dict[str, Any]) -> None:
         self.client("s3").put_object(
-            Bucket=self.output("ArtifactsBucketName"), Key=f"config/{model}.json", Body=json.dumps(document)
+            Bucket=self.buckets.artifacts, Key=f"config/{model}.json", Body=json.dumps(document)
         )
 
     def put_event(self, event: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ the real adapter and not for the fake (or the other way round) fails by name: `[
 
 Where moto lacks an API the real adapter needs, the suite says so:
 - DescribeAlarmHistory is absent from moto: the real alarms adapter runs on moto plus the offline runtime's
-  DescribeAlarmHistory imitation (`retrainer_offline.alarms`, pinned to AWS's documented shape by
+  DescribeAlarmHistory imitation (`retrainer_offline.cloudwatch.alarms`, pinned to AWS's documented shape by
   tests/offline/test_cloudwatch_alarms.py), installed with an evaluation tick so long that it never
   evaluates on its own: only SetAlarmState moves an alarm.
 - moto overwrites an endpoint config created twice (SageMaker refuses: ValidationException "Cannot create
@@ -38,7 +38,7 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def alarm_history() -> Iterator[None]:
     """moto plus the offline runtime's DescribeAlarmHistory; alarms move only by SetAlarmState."""
-    from retrainer_offline import alarms
+    from retrainer_offline.cloudwatch import alarms
 
     with mock_aws():
         evaluator = alarms.install(tick_seconds=1e9)

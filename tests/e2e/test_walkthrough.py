@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
-from retrainer_offline.demo import MODEL_CONFIG, breast_cancer
+from retrainer_offline.sample_data.breast_cancer import MODEL_CONFIG, breast_cancer
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from retrainer_offline.demo import MODEL_CONFIG, breast_cancer
 from retrainer_offline.runtime import OfflineRuntime
+from retrainer_offline.sample_data.breast_cancer import MODEL_CONFIG, breast_cancer
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

@@ -6,7 +6,7 @@ events and EventBridge" (cloudwatch-and-eventbridge.html), the API reference for
 SetAlarmState, DescribeAlarmHistory and AlarmHistoryItem, and sagemaker-contracts.md §8.
 
 Periods are emulated seconds: one period of P seconds covers the last P * scale wall seconds
-(alarms.wall_window). The tests place datapoints with explicit timestamps in the middle of a period
+(alarm_evaluation.wall_window). The tests place datapoints with explicit timestamps in the middle of a period
 of an hour (3.6 wall seconds at the default scale), so a test's own slowness cannot move them.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from retrainer_offline.alarms import wall_window
+from retrainer_offline.cloudwatch.alarm_evaluation import wall_window
 from retrainer_offline.runtime import OfflineRuntime
 
 HOUR = 3600  # a period long enough (in wall time) that datapoints stay where a test put them

@@ -1,4 +1,4 @@
-"""Emulated AWS time (clock.py): compute counts 1:1, waits are fast-forwarded, deadlines hold under load.
+"""Emulated AWS time (core/clock.py): compute counts 1:1, waits are fast-forwarded, deadlines hold under load.
 
 A slow machine must never time out a run that AWS would finish, and a run that really waits past its
 timeout must still end TIMED_OUT and do nothing after it.
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from retrainer_offline.clock import Timeline
+from retrainer_offline.core.clock import Timeline
 from retrainer_offline.runtime import OfflineRuntime
 from tests.offline.conftest import ROLE, XGBOOST
 from tests.offline.conftest import wait_for_job as _wait

@@ -429,7 +429,7 @@ def test_blue_green_rolls_back_when_a_rollback_alarm_fires(
     runtime: OfflineRuntime, new_model: Callable[[], str]
 ) -> None:
     """§5: any AutoRollbackConfiguration alarm in ALARM during a bake sends all traffic back to blue. Here the
-    green variant fails, its Invocation5XXErrors alarm goes to ALARM (alarms.py evaluates it), and the
+    green variant fails, its Invocation5XXErrors alarm goes to ALARM (cloudwatch/alarms.py evaluates it), and the
     endpoint ends InService on the old config with a FailureReason naming the alarm."""
     sm = runtime.client("sagemaker")
     blue = _config(runtime, {"blue": (new_model(), 1.0)})

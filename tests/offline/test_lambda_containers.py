@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from retrainer_offline.lambdas import LambdaRegistry
+from retrainer_offline.awslambda.functions import LambdaRegistry
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from retrainer_offline.demo import drift_alarm_event
 from retrainer_offline.runtime import OfflineRuntime
+from retrainer_offline.sample_data.alarm_events import drift_alarm_event
 from tests.offline.conftest import Notifications
 
 pytestmark = pytest.mark.e2e

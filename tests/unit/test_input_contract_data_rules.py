@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from retrainer_jobs import preprocess
-from retrainer_offline import datasets
+from retrainer_offline.sample_data import churn
 
-BAD = datasets.bad_csvs()
+BAD = churn.bad_csvs()
 
 
 def _run(tmp_path: Path, *extra: str) -> tuple[int, str]:
@@ -90,12 +90,12 @@ def test_each_bad_csv_fails_with_a_message_naming_file_column_and_line(
 
 def test_missing_tokens_become_missing_values_counted_in_the_schema(tmp_path: Path) -> None:
     # Given a numeric and a categorical column holding every missing spelling once
-    frame = datasets.churn(200, missing_share=0.0)
+    frame = churn.table(200, missing_share=0.0)
     tokens = ["", "NA", "N/A", "?", "null", "NaN", "none", "-", " na "]
     frame["monthly_charges"] = frame["monthly_charges"].astype(object)
     frame.loc[range(len(tokens)), "monthly_charges"] = tokens
     frame.loc[range(len(tokens)), "contract"] = tokens
-    datasets.write_csv(frame, tmp_path / "input" / "a.csv")
+    churn.write_csv(frame, tmp_path / "input" / "a.csv")
     # When preprocessing runs
     code, message = _run(tmp_path, "--drop-columns", "customer_id")
     # Then it completes; both columns report 9 missing cells and keep their type
@@ -111,10 +111,10 @@ def test_missing_tokens_become_missing_values_counted_in_the_schema(tmp_path: Pa
 
 def test_a_few_text_cells_in_a_numeric_column_count_as_missing(tmp_path: Path) -> None:
     # Given 1 text cell among 200 numbers (0.5%, under the 1% allowed)
-    frame = datasets.churn(200)
+    frame = churn.table(200)
     frame["tenure_months"] = frame["tenure_months"].astype(object)
     frame.loc[10, "tenure_months"] = "unknown"
-    datasets.write_csv(frame, tmp_path / "input" / "a.csv")
+    churn.write_csv(frame, tmp_path / "input" / "a.csv")
     # When preprocessing runs
     code, message = _run(tmp_path, "--drop-columns", "customer_id")
     # Then it completes with the cell counted missing; with a stricter share it fails naming the line
@@ -126,9 +126,9 @@ def test_a_few_text_cells_in_a_numeric_column_count_as_missing(tmp_path: Path) -
 
 def test_boolean_columns_become_one_and_zero(tmp_path: Path) -> None:
     # Given Yes/No and True/False columns, and a y/n column in mixed case
-    frame = datasets.churn(200)
+    frame = churn.table(200)
     frame["flag"] = ["Y" if i % 3 else "n" for i in range(200)]
-    datasets.write_csv(frame, tmp_path / "input" / "a.csv")
+    churn.write_csv(frame, tmp_path / "input" / "a.csv")
     # When preprocessing runs
     code, message = _run(tmp_path, "--drop-columns", "customer_id")
     # Then all three are boolean features holding only 0 and 1
@@ -143,10 +143,10 @@ def test_boolean_columns_become_one_and_zero(tmp_path: Path) -> None:
 
 def test_files_with_the_same_columns_in_another_order_are_read_by_name(tmp_path: Path) -> None:
     # Given the same rows uploaded once in one file, once split in two files with the columns reordered
-    frame = datasets.churn(400)
-    datasets.write_csv(frame, tmp_path / "one" / "input" / "a.csv")
-    datasets.write_csv(frame.iloc[:200], tmp_path / "two" / "input" / "a.csv")
-    datasets.write_csv(frame.iloc[200:, ::-1], tmp_path / "two" / "input" / "b.csv")
+    frame = churn.table(400)
+    churn.write_csv(frame, tmp_path / "one" / "input" / "a.csv")
+    churn.write_csv(frame.iloc[:200], tmp_path / "two" / "input" / "a.csv")
+    churn.write_csv(frame.iloc[200:, ::-1], tmp_path / "two" / "input" / "b.csv")
     # When both are preprocessed
     results = [_run(tmp_path / run, "--id-column", "customer_id") for run in ("one", "two")]
     # Then both complete with the first file's column order and the same training data
@@ -157,9 +157,9 @@ def test_files_with_the_same_columns_in_another_order_are_read_by_name(tmp_path:
 
 def test_a_file_with_a_missing_and_an_extra_column_names_both_files_and_the_columns(tmp_path: Path) -> None:
     # Given a second file without `senior` and with a new `region` column
-    frame = datasets.churn(200)
-    datasets.write_csv(frame, tmp_path / "input" / "a.csv")
-    datasets.write_csv(frame.drop(columns=["senior"]).assign(region="north"), tmp_path / "input" / "b.csv")
+    frame = churn.table(200)
+    churn.write_csv(frame, tmp_path / "input" / "a.csv")
+    churn.write_csv(frame.drop(columns=["senior"]).assign(region="north"), tmp_path / "input" / "b.csv")
     # When preprocessing runs
     code, message = _run(tmp_path, "--drop-columns", "customer_id")
     # Then the message names both files and both columns, and no empty list
@@ -167,16 +167,16 @@ def test_a_file_with_a_missing_and_an_extra_column_names_both_files_and_the_colu
     assert (
         "b.csv: columns differ from a.csv: b.csv lacks ['senior']; b.csv has ['region'] that a.csv has not" in message
     )
-    datasets.write_csv(frame.drop(columns=["senior"]), tmp_path / "input" / "b.csv")
+    churn.write_csv(frame.drop(columns=["senior"]), tmp_path / "input" / "b.csv")
     code, message = _run(tmp_path, "--drop-columns", "customer_id")
     assert code == 1 and "lacks ['senior']" in message and "[]" not in message
 
 
 def test_a_column_that_is_a_function_of_the_target_is_a_label_leak(tmp_path: Path) -> None:
     # Given a status column that says `left` for every churner and `active` for everyone else
-    frame = datasets.churn(200)
+    frame = churn.table(200)
     frame["status"] = frame["churned"].map({"Yes": "left", "No": "active"})
-    datasets.write_csv(frame, tmp_path / "input" / "a.csv")
+    churn.write_csv(frame, tmp_path / "input" / "a.csv")
     # When preprocessing runs, then it names the column; dropping it makes the upload valid
     code, message = _run(tmp_path, "--drop-columns", "customer_id")
     assert code == 1 and "column 'status' is a copy of the target 'churned'" in message
@@ -186,7 +186,7 @@ def test_a_column_that_is_a_function_of_the_target_is_a_label_leak(tmp_path: Pat
 
 def test_the_category_limit_is_configurable(tmp_path: Path) -> None:
     # Given a text id kept as a feature (200 distinct values)
-    datasets.write_csv(datasets.churn(200), tmp_path / "input" / "a.csv")
+    churn.write_csv(churn.table(200), tmp_path / "input" / "a.csv")
     # When the limit is raised above it, then the column becomes a (wide) categorical feature
     code, message = _run(tmp_path, "--max-categories", "500")
     assert code == 0, message
@@ -217,9 +217,9 @@ def test_the_positive_class_of_a_binary_target(
     tmp_path: Path, values: list[str], positive_label: str | None, positive: str
 ) -> None:
     # Given a target spelled with two values
-    frame = datasets.churn(200)
+    frame = churn.table(200)
     frame["churned"] = frame["churned"].map({"Yes": values[0], "No": values[1]})
-    datasets.write_csv(frame, tmp_path / "input" / "a.csv")
+    churn.write_csv(frame, tmp_path / "input" / "a.csv")
     # When preprocessing runs (with the positive label where configured)
     args = ("--positive-label", positive_label) if positive_label else ()
     code, message = _run(tmp_path, "--drop-columns", "customer_id", *args)
@@ -233,6 +233,6 @@ def test_the_positive_class_of_a_binary_target(
 
 
 def test_a_positive_label_the_target_never_takes_is_named(tmp_path: Path) -> None:
-    datasets.write_csv(datasets.churn(200), tmp_path / "input" / "a.csv")
+    churn.write_csv(churn.table(200), tmp_path / "input" / "a.csv")
     code, message = _run(tmp_path, "--drop-columns", "customer_id", "--positive-label", "yes")
     assert code == 1 and "never takes the positive label 'yes' (its values: ['No', 'Yes'])" in message

@@ -16,7 +16,7 @@ import pytest
 import xgboost
 
 from retrainer_jobs import preprocess
-from retrainer_offline import datasets
+from retrainer_offline.sample_data import churn
 from retrainer_offline.serving import XGBoostServer
 
 COLUMNS = ["tenure_months", "monthly_charges", "contract", "payment_method", "paperless_billing", "senior"]
@@ -27,7 +27,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One preprocessing run, its feature model extracted as SageMaker does (/opt/ml/model), its script
     imported from the artifact (not from the repository), and an XGBoost model trained on its files."""
     root = tmp_path_factory.mktemp("served")
-    datasets.write_csv(datasets.churn(1500, seed=9), root / "input" / "a.csv")
+    churn.write_csv(churn.table(1500, seed=9), root / "input" / "a.csv")
     code = preprocess.main(
         [
             "--input-dir",

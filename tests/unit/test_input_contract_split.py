@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from retrainer_jobs import preprocess
-from retrainer_offline import datasets
+from retrainer_offline.sample_data import churn
 
 
 def _run(folder: Path, *extra: str) -> dict:
@@ -38,11 +38,11 @@ def _splits(folder: Path) -> dict[str, str]:
 @pytest.mark.parametrize("id_args", [("--id-column", "customer_id"), ("--drop-columns", "customer_id")])
 def test_a_row_keeps_its_split_when_files_are_added(tmp_path: Path, id_args: tuple[str, str]) -> None:
     # Given a first upload, and a later run over it plus a backfill file read before it (new customers, drifted)
-    first = datasets.churn(2000, seed=1)
-    later = datasets.churn(1000, seed=2, drift=0.5, new_category="wallet", id_start=2000)
-    datasets.write_csv(first, tmp_path / "run1" / "input" / "2026-01.csv")
-    datasets.write_csv(first, tmp_path / "run2" / "input" / "2026-01.csv")
-    datasets.write_csv(later, tmp_path / "run2" / "input" / "2025-12-backfill.csv")
+    first = churn.table(2000, seed=1)
+    later = churn.table(1000, seed=2, drift=0.5, new_category="wallet", id_start=2000)
+    churn.write_csv(first, tmp_path / "run1" / "input" / "2026-01.csv")
+    churn.write_csv(first, tmp_path / "run2" / "input" / "2026-01.csv")
+    churn.write_csv(later, tmp_path / "run2" / "input" / "2025-12-backfill.csv")
     # When both runs preprocess (by the id column, or by row content without one)
     _run(tmp_path / "run1", *id_args)
     _run(tmp_path / "run2", *id_args)
@@ -56,7 +56,7 @@ def test_a_row_keeps_its_split_when_files_are_added(tmp_path: Path, id_args: tup
 
 
 def test_the_split_keeps_the_70_20_10_proportions(tmp_path: Path) -> None:
-    datasets.write_csv(datasets.churn(5000, seed=4), tmp_path / "input" / "a.csv")
+    churn.write_csv(churn.table(5000, seed=4), tmp_path / "input" / "a.csv")
     rows = _run(tmp_path, "--id-column", "customer_id")["rows"]
     assert abs(rows["train"] / 5000 - 0.7) < 0.02
     assert abs(rows["validation"] / 5000 - 0.2) < 0.02
@@ -64,16 +64,16 @@ def test_the_split_keeps_the_70_20_10_proportions(tmp_path: Path) -> None:
 
 
 def test_the_fingerprint_ignores_file_and_row_order_and_sees_any_changed_value(tmp_path: Path) -> None:
-    frame = datasets.churn(500, seed=5)
+    frame = churn.table(500, seed=5)
     # Given the same rows in one file, and shuffled across two files
-    datasets.write_csv(frame, tmp_path / "a" / "input" / "x.csv")
+    churn.write_csv(frame, tmp_path / "a" / "input" / "x.csv")
     shuffled = frame.sample(frac=1, random_state=1)
-    datasets.write_csv(shuffled.iloc[:250], tmp_path / "b" / "input" / "z.csv")
-    datasets.write_csv(shuffled.iloc[250:], tmp_path / "b" / "input" / "y.csv")
+    churn.write_csv(shuffled.iloc[:250], tmp_path / "b" / "input" / "z.csv")
+    churn.write_csv(shuffled.iloc[250:], tmp_path / "b" / "input" / "y.csv")
     # ... and the same rows with one label changed
     changed = frame.copy()
     changed.loc[7, "churned"] = "No" if frame.loc[7, "churned"] == "Yes" else "Yes"
-    datasets.write_csv(changed, tmp_path / "c" / "input" / "x.csv")
+    churn.write_csv(changed, tmp_path / "c" / "input" / "x.csv")
     # When each is preprocessed
     prints = [_run(tmp_path / run, "--id-column", "customer_id")["fingerprint"] for run in "abc"]
     # Then the same data has the same fingerprint (a retrain on it is no new data), a changed label another

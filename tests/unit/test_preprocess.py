@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from retrainer_jobs import preprocess
-from retrainer_offline import datasets
+from retrainer_offline.sample_data import churn
 
 JOB_FILES = Path(preprocess.__file__).parent
 
@@ -44,9 +44,9 @@ def _split(tmp_path: Path, name: str) -> pd.DataFrame:
 
 def test_writes_label_first_headerless_splits_a_raw_test_split_a_schema_and_the_feature_model(tmp_path: Path) -> None:
     # Given 1,000 churn rows in two files (a text id, numbers with blanks, categories, booleans, a Yes/No target)
-    frame = datasets.churn(1000, seed=3)
-    datasets.write_csv(frame.iloc[:600], tmp_path / "input" / "a.csv")
-    datasets.write_csv(frame.iloc[600:], tmp_path / "input" / "2026" / "b.csv")
+    frame = churn.table(1000, seed=3)
+    churn.write_csv(frame.iloc[:600], tmp_path / "input" / "a.csv")
+    churn.write_csv(frame.iloc[600:], tmp_path / "input" / "2026" / "b.csv")
     # When preprocessing with the id column and the positive label
     code = _run(tmp_path, "--id-column", "customer_id", "--positive-label", "Yes")
     # Then it completes; train/validation are label-first 0/1, 11 numeric features wide, no header
@@ -75,7 +75,7 @@ def test_writes_label_first_headerless_splits_a_raw_test_split_a_schema_and_the_
 
 def test_a_rerun_on_the_same_files_writes_the_same_bytes(tmp_path: Path) -> None:
     # Given one upload
-    datasets.write_csv(datasets.churn(300), tmp_path / "input" / "a.csv")
+    churn.write_csv(churn.table(300), tmp_path / "input" / "a.csv")
     # When preprocessing runs twice
     _run(tmp_path, "--id-column", "customer_id")
     first = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "output").rglob("*") if p.is_file()}
@@ -117,7 +117,7 @@ def test_runs_as_the_processing_container_runs_it_a_script_beside_its_sibling_fi
     for path in JOB_FILES.glob("*.py"):
         if path.name != "__init__.py":
             shutil.copy(path, code / path.name)
-    datasets.write_csv(datasets.churn(200), tmp_path / "input" / "a.csv")
+    churn.write_csv(churn.table(200), tmp_path / "input" / "a.csv")
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # When the container's command runs it
     completed = subprocess.run(

@@ -57,7 +57,7 @@ def register_stack(runtime: Any) -> None:
 
     The deployer creates resources one API call at a time (moto's CloudFormation cannot create them all);
     this records a stack of that name whose Outputs are the template's, resolved."""
-    from retrainer_offline.deploy import load_sam_template
+    from retrainer_offline.cloudformation.sam_transform import load_sam_template
 
     outputs = load_sam_template(runtime.template).get("Outputs", {})
     body = {

@@ -21,8 +21,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from retrainer_offline import scale_bench
-from retrainer_offline.demo import Demo
+from retrainer_offline.commands import scale_bench
+from retrainer_offline.commands.demo import Demo
 from retrainer_offline.runtime import OfflineRuntime
 
 # .sync job states -> where the run keeps the job's name
@@ -47,8 +47,7 @@ def _ms(values: list[float]) -> str:
 
 def _lambda_invocations(runtime: OfflineRuntime, count: int = 200) -> list[float]:
     """The runtime's own cost of a Lambda invocation: an event the handler rejects after parsing."""
-    assert runtime.stack is not None
-    function = runtime.stack.functions["MonitorViolationFunction"].function_name
+    function = runtime.deployed.function("MonitorViolationFunction").function_name
     client = runtime.client("lambda")
     payload = b'{"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change"}'
     seconds = []
@@ -117,10 +116,9 @@ def trigger_burst(objects: int = 2_000, deliveries: int = 5) -> dict[str, Any]:
     first event waits in its debounce for the whole burst, as a run would while uploads keep coming.
     """
     with OfflineRuntime(parameters={"QuietWindowSeconds": "3600"}, clock_scale=0.01) as runtime:
-        assert runtime.stack is not None
-        start_function = _function(runtime.stack.functions["StartRetrainingFunction"].function_name)
-        coordinate_function = _function(runtime.stack.functions["CoordinateRunsFunction"].function_name)
-        events = burst_events(runtime.output("DataBucketName"), runtime.output("DataPrefix"), objects, deliveries)
+        start_function = _function(runtime.deployed.function("StartRetrainingFunction").function_name)
+        coordinate_function = _function(runtime.deployed.function("CoordinateRunsFunction").function_name)
+        events = burst_events(runtime.buckets.data, runtime.buckets.data_prefix, objects, deliveries)
         registry = runtime.lambda_registry
         # Offline, every invocation holds one process-wide lock (os.environ); the 15-minute sweep (9 s on
         # this clock) would stall the burst behind its table scan. On AWS it runs in its own container.
@@ -190,7 +188,7 @@ def cold_imports() -> dict[str, float]:
     import subprocess
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(root / p) for p in ("shared", "sagemaker_jobs", "."))}
     found = {}
     for folder in sorted((root / "functions").iterdir()):

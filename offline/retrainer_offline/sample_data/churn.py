@@ -1,6 +1,6 @@
 """A synthetic churn-like dataset, and a corpus of malformed CSVs, for tests and the demo.
 
-Nothing is downloaded: `churn(rows, seed, drift)` draws a telecom-churn-like table with the kinds
+Nothing is downloaded: `table(rows, seed, drift)` draws a telecom-churn-like table with the kinds
 of columns real uploads have:
 
 - `customer_id` (unique text id: put it in `id_column` or `drop_columns`);
@@ -27,7 +27,7 @@ PAYMENTS = ("card", "bank-transfer", "electronic-check", "cheque")
 MODEL_CONFIG = {"target_column": TARGET, "positive_label": "Yes", "id_column": ID_COLUMN}
 
 
-def churn(
+def table(
     rows: int = 1000,
     seed: int = 7,
     drift: float = 0.0,
@@ -82,7 +82,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 def bad_csvs(rows: int = 200, seed: int = 11) -> dict[str, bytes]:
     """Malformed uploads, each with one problem Preprocess must name (tests assert the messages)."""
-    good = churn(rows, seed=seed)
+    good = table(rows, seed=seed)
 
     def text(frame: pd.DataFrame) -> bytes:
         return frame.to_csv(index=False).encode()

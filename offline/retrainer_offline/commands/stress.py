@@ -30,7 +30,7 @@ def main() -> int:
     try:
         time.sleep(2)  # let the busy processes take their share before the demo starts
         print(f"stress: before the demo, {_load()}")
-        from retrainer_offline.demo import main as demo_main
+        from retrainer_offline.commands.demo import main as demo_main
 
         code = demo_main()
     finally:

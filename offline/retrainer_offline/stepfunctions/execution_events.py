@@ -10,7 +10,7 @@
   execution failed); `resources` holds the execution ARN. moto never emits these, so a rule on them
   (the stack's "run ended without release" rule) would never fire offline.
 - The state machine's top-level `TimeoutSeconds` is a deadline on the execution's timeline
-  (`retrainer_offline.clock`): real compute counts 1:1 and waits count in emulated seconds, so machine
+  (`retrainer_offline.core.clock`): real compute counts 1:1 and waits count in emulated seconds, so machine
   load never times a run out early, and a run that waits past its timeout ends TIMED_OUT, from the
   thread whose wait reached the deadline, before the next state starts. (moto joins the execution's
   thread for that many wall seconds.) The timeline ends with the execution.
@@ -34,7 +34,7 @@ from moto.stepfunctions.parser.backend import execution as execution_module
 from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from retrainer_offline import clock
+from retrainer_offline.core import clock
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
 _MOTO_PROGRAM_EVAL = Program.eval

@@ -28,8 +28,8 @@ import boto3
 from moto.events import models as events_models
 from moto.s3 import notifications as s3_notifications
 
-from retrainer_offline import clock
-from retrainer_offline.lambdas import LambdaRegistry
+from retrainer_offline.awslambda.functions import LambdaRegistry
+from retrainer_offline.core import clock
 
 S3_REASONS = {
     "Put": "PutObject",

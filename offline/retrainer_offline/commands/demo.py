@@ -15,77 +15,24 @@
 from __future__ import annotations
 
 import io
-import json
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from retrainer_offline.runtime import ExecutionReport, OfflineRuntime, StateRun
+from retrainer_offline.sample_data.alarm_events import drift_alarm_event
+from retrainer_offline.sample_data.breast_cancer import HOLDOUT_ROWS, MODEL_CONFIG, Dataset, breast_cancer
 from retrainer_offline.traffic import Traffic
 
 MODEL = "breast-cancer"
-HOLDOUT_ROWS = 12
 MIN_FIRST_AUC = 0.95
-MODEL_CONFIG: dict[str, Any] = {"target_column": "diagnosis", "positive_label": "M", "drop_columns": ["id"]}
 # Run 3's "worse" model: one shallow tree for two rounds. It clears a 0.5 bar, not the champion.
 WORSE = {"hyperparameters": {"num_round": 2, "max_depth": 1, "eta": 0.1}, "threshold": 0.5}
 # Each canary step bakes 20 emulated minutes (1.2 s here), its alarms checked every minute.
 ROLLOUT = {"canary_steps": [10, 50, 100], "bake_seconds": 1200, "alarm_check_seconds": 60}
-
-
-@dataclass
-class Dataset:
-    parts: list[bytes]
-    holdout_features: list[str]
-    holdout_labels: list[str]
-    columns: list[str]
-
-
-def breast_cancer(parts: int = 2, seed: int = 7) -> Dataset:
-    """scikit-learn's copy of the UCI data set as the header CSV a user would upload."""
-    from sklearn.datasets import load_breast_cancer
-
-    bunch = load_breast_cancer(as_frame=True)
-    frame = bunch.frame.copy()
-    # sklearn codes malignant as 0; the original file has an id and an M/B diagnosis column.
-    frame.insert(0, "diagnosis", frame.pop("target").map({0: "M", 1: "B"}))
-    frame.insert(0, "id", range(842302, 842302 + len(frame)))
-    frame.columns = [str(c).replace(" ", "_") for c in frame.columns]
-    frame = frame.sample(frac=1, random_state=seed).reset_index(drop=True)
-    holdout, rest = frame.iloc[:HOLDOUT_ROWS], frame.iloc[HOLDOUT_ROWS:]
-    first = int(len(rest) * 0.6)
-    chunks = [rest.iloc[:first], rest.iloc[first:]] if parts == 2 else [rest]
-    features = holdout.drop(columns=["id", "diagnosis"])
-    return Dataset(
-        parts=[chunk.to_csv(index=False).encode() for chunk in chunks],
-        holdout_features=[",".join(f"{v:.6g}" for v in row) for row in features.itertuples(index=False)],
-        holdout_labels=list(holdout["diagnosis"]),
-        columns=list(frame.columns),
-    )
-
-
-def drift_alarm_event(stack_name: str, model: str) -> dict[str, Any]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
-    alarm = f"{stack_name}-drift-{model}--feature-mean_radius"
-    return {
-        "source": "aws.cloudwatch",
-        "detail-type": "CloudWatch Alarm State Change",
-        "resources": [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"],
-        "detail": {
-            "alarmName": alarm,
-            "previousState": {"value": "OK", "reason": "Threshold not crossed", "timestamp": now},
-            "state": {
-                "value": "ALARM",
-                "reason": "Threshold Crossed: 1 datapoint [0.31] was greater than the threshold (0.1).",
-                "timestamp": now,
-            },
-            "configuration": {"description": f"Model Monitor drift of mean_radius on {stack_name}-{model}"},
-        },
-    }
 
 
 @dataclass
@@ -110,7 +57,7 @@ class Demo:
         self.say(f"deployed template.yaml as stack '{runtime.stack_name}' in {runtime.deploy_seconds:.1f} s")
         config = {**MODEL_CONFIG, "rollout": ROLLOUT}
         runtime.put_model_config(MODEL, config)
-        self.say(f"model config: s3://{runtime.output('ArtifactsBucketName')}/config/{MODEL}.json {config}")
+        self.say(f"model config: s3://{runtime.buckets.artifacts}/config/{MODEL}.json {config}")
 
         first = self.upload_and_follow(runtime, "part-1.csv", self.data.parts[0], "1: first upload")
         self.expect(first, "SUCCEEDED", None)
@@ -198,7 +145,7 @@ class Demo:
         rows = body.count(b"\n") - 1
         self.say(
             f"\n== run {title}: {name} ({rows} rows) to s3://"
-            f"{runtime.output('DataBucketName')}/{runtime.output('DataPrefix')}{MODEL}/{name}"
+            f"{runtime.buckets.data}/{runtime.buckets.data_prefix}{MODEL}/{name}"
         )
         runtime.upload(MODEL, name, body)
         return self.follow(runtime, runtime.next_execution())
@@ -338,4 +285,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Demo", "breast_cancer", "drift_alarm_event", "json", "main"]
+__all__ = ["Demo", "main"]

@@ -7,7 +7,7 @@
   and `Stopped` is terminal too (`States.TaskFailed`, cause naming the stop), never polled again.
   API errors come back as `SageMaker.AmazonSageMakerException` (the name AWS gives SageMaker
   service errors in this integration), so the ASL's Retry on it works offline.
-- Time follows `retrainer_offline.clock`: Wait states and Retry backoff wait on the execution's own
+- Time follows `retrainer_offline.core.clock`: Wait states and Retry backoff wait on the execution's own
   timeline (fast-forwarded); a Task's `TimeoutSeconds` is a deadline on the Task's own timeline (what
   the Task does is compute or waiting for compute, so real time); the `.sync` integration waits on
   the job's end event (real compute time, no polling loop that fast-forwards time while a job works).
@@ -65,7 +65,8 @@ from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from retrainer_offline import clock, jobs
+from retrainer_offline import jobs
+from retrainer_offline.core import clock
 
 _boto_client_for = boto_client_for
 

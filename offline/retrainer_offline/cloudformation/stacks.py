@@ -1,70 +1,36 @@
-"""Deploy template.yaml itself into the emulator: no second, hand-kept list of resources.
+"""CreateStack offline: template.yaml itself deployed into the emulator, no second, hand-kept list of resources.
 
-The SAM template is transformed by aws-sam-translator (as `sam deploy` has CloudFormation do), then
-each resource of the resulting CloudFormation template is created in dependency order through the
-ordinary boto3 APIs, with `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::FindInMap`, `Fn::If`, `Fn::Join`,
-`Fn::Select`, `Fn::Split` and Conditions resolved as CloudFormation resolves them. Where moto's own
-CloudFormation falls short (offline-runtime-notes "CloudFormation and SAM"), this does what AWS
-does: the state machine gets its `DefinitionSubstitutions` and runs in the executing backend, a
-bucket's `EventBridgeConfiguration` is turned on, a custom resource's function is invoked with a
-CloudFormation request and its answer (PUT to the ResponseURL) is read back for `Fn::GetAtt`.
+The SAM template is transformed (sam_transform.py), then each resource of the CloudFormation template
+is created in dependency order (intrinsics.py) through the ordinary boto3 APIs, one `create_<type>`
+method per resource type below. Where moto's own CloudFormation falls short (offline-runtime-notes
+"CloudFormation and SAM"), this does what AWS does: the state machine gets its `DefinitionSubstitutions`
+and runs in the executing backend, a bucket's `EventBridgeConfiguration` is turned on, a custom
+resource's function answers through CloudFormation's protocol (custom_resources.py).
 
 Code: `CodeUri`/`ContentUri` folders stay folders; a function runs in-process from its code folder
 with its stack layers' folders on the path (`on_function`). Public layers from other accounts (the
 Powertools layer) are satisfied by the packages installed here. A resource type with no creator
 below goes to moto's own CloudFormation model for that type; a type moto does not know either is
-an error naming it.
+an error naming it. What the stack hands out is typed (handles.py).
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
-import threading
 import uuid
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
-from cfnlint.decode import cfn_yaml
-from samtranslator.translator.transform import transform
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
-CODE_BUCKET = "retrainer-offline-code"
-NO_VALUE = object()
-
-
-class DeployError(Exception):
-    """The template cannot be deployed offline; the message names the resource and why."""
-
-
-@dataclass
-class DeployedFunction:
-    logical_id: str
-    function_name: str
-    code_dir: Path
-    handler: str
-    layer_dirs: list[Path]
-    environment: dict[str, str]
-    dead_letter_target: str | None = None
-
-
-@dataclass
-class DeployedStack:
-    stack_name: str
-    resources: dict[str, str] = field(default_factory=dict)
-    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    functions: dict[str, DeployedFunction] = field(default_factory=dict)
-    state_machine_arns: dict[str, str] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)
+from retrainer_offline.cloudformation.custom_resources import ResponseCatcher, create_custom_resource
+from retrainer_offline.cloudformation.handles import ACCOUNT_ID, REGION, DeployedFunction, DeployedStack, DeployError
+from retrainer_offline.cloudformation.intrinsics import Resolver, creation_order
+from retrainer_offline.cloudformation.sam_transform import load_sam_template, translate
 
 
 class _Empty:
@@ -82,205 +48,6 @@ class _Empty:
         return cls.zip_bytes
 
 
-# ------------------------------------------------------------------------------ SAM transform
-def load_sam_template(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(path))))
-    return loaded
-
-
-def translate(
-    template: dict[str, Any], root: Path, parameters: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, Path]]:
-    """SAM -> CloudFormation. Local code folders become s3:// URIs the translator accepts."""
-    code_dirs: dict[str, Path] = {}
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
-                folder = props[key].rstrip("/") + "/"
-                code_dirs[folder] = (root / folder).resolve()
-                props[key] = f"s3://{CODE_BUCKET}/{folder}"
-        if isinstance(props.get("DefinitionUri"), str):
-            props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text())
-
-    class _NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    translated: dict[str, Any] = transform(template, parameters, _NoManagedPolicies())
-    return translated, code_dirs
-
-
-# ------------------------------------------------------------------------------ intrinsics
-class Resolver:
-    def __init__(self, template: dict[str, Any], stack: DeployedStack, parameters: dict[str, str]) -> None:
-        self.template = template
-        self.stack = stack
-        self.parameters = {
-            name: str(parameters.get(name, spec.get("Default", "")))
-            for name, spec in template.get("Parameters", {}).items()
-        }
-        self.pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::StackName": stack.stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack.stack_name}/{uuid.uuid4()}",
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        self.conditions: dict[str, bool] = {}
-        for name in template.get("Conditions", {}):
-            self.condition(name)
-
-    def condition(self, name: str) -> bool:
-        if name not in self.conditions:
-            self.conditions[name] = bool(self.resolve(self.template["Conditions"][name]))
-        return self.conditions[name]
-
-    def ref(self, name: str) -> Any:
-        if name == "AWS::NoValue":
-            return NO_VALUE
-        if name in self.pseudo:
-            return self.pseudo[name]
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in self.stack.resources:
-            return self.stack.resources[name]
-        raise DeployError(f"Ref to {name}, which is not created yet or does not exist")
-
-    def get_att(self, name: str, attribute: str) -> Any:
-        try:
-            return self.stack.attributes[name][attribute]
-        except KeyError:
-            raise DeployError(f"Fn::GetAtt {name}.{attribute} is not available offline") from None
-
-    def sub(self, text: str, variables: dict[str, Any]) -> str:
-        def replace(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token.startswith("!"):
-                return "${" + token[1:] + "}"
-            if token in variables:
-                return str(variables[token])
-            if "." in token:
-                resource, attribute = token.split(".", 1)
-                return str(self.get_att(resource, attribute))
-            return str(self.ref(token))
-
-        return re.sub(r"\$\{([^}]+)\}", replace, text)
-
-    def resolve(self, value: Any) -> Any:  # noqa: C901, PLR0911, PLR0912 - one branch per intrinsic
-        if isinstance(value, list):
-            return [v for v in (self.resolve(item) for item in value) if v is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-                return self.get_att(name, attribute)
-            if key == "Fn::Sub":
-                if isinstance(arg, list):
-                    return self.sub(arg[0], {k: self.resolve(v) for k, v in arg[1].items()})
-                return self.sub(arg, {})
-            if key == "Fn::Join":
-                return str(arg[0]).join(str(v) for v in self.resolve(arg[1]))
-            if key == "Fn::If":
-                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
-            if key == "Fn::Equals":
-                return self.resolve(arg[0]) == self.resolve(arg[1])
-            if key == "Fn::Not":
-                return not self.resolve(arg[0])
-            if key == "Fn::And":
-                return all(self.resolve(a) for a in arg)
-            if key == "Fn::Or":
-                return any(self.resolve(a) for a in arg)
-            if key == "Condition":
-                return self.condition(arg)
-            if key == "Fn::FindInMap":
-                name, first, second = (self.resolve(a) for a in arg)
-                return self.template["Mappings"][name][first][second]
-            if key == "Fn::Select":
-                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
-            if key == "Fn::Split":
-                return str(self.resolve(arg[1])).split(arg[0])
-            if key == "Fn::GetAZs":
-                return [f"{REGION}a", f"{REGION}b"]
-            if key == "Fn::Base64":
-                return base64.b64encode(str(self.resolve(arg)).encode()).decode()
-        resolved = {k: self.resolve(v) for k, v in value.items()}
-        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
-
-
-def dependencies(resource: dict[str, Any], names: set[str]) -> set[str]:
-    found: set[str] = set()
-    depends = resource.get("DependsOn", [])
-    found.update([depends] if isinstance(depends, str) else depends)
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, arg in value.items():
-                if key == "Ref" and isinstance(arg, str):
-                    found.add(arg)
-                elif key == "Fn::GetAtt":
-                    found.add(arg[0] if isinstance(arg, list) else arg.split(".")[0])
-                elif key == "Fn::Sub":
-                    text = arg[0] if isinstance(arg, list) else arg
-                    found.update(t.split(".")[0] for t in re.findall(r"\$\{([^}!]+)\}", text))
-                walk(arg)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(resource.get("Properties", {}))
-    return found & names
-
-
-def creation_order(resources: dict[str, Any]) -> list[str]:
-    names = set(resources)
-    remaining = {name: dependencies(body, names) for name, body in resources.items()}
-    order: list[str] = []
-    while remaining:
-        ready = sorted(name for name, deps in remaining.items() if not deps - set(order))
-        if not ready:
-            raise DeployError(f"circular dependency among {sorted(remaining)}")
-        order += ready
-        for name in ready:
-            remaining.pop(name)
-    return order
-
-
-# ------------------------------------------------------------------------------ custom resources
-class _ResponseCatcher:
-    """Where CloudFormation's pre-signed ResponseURL points: a local PUT endpoint on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.responses: dict[str, dict[str, Any]] = {}
-        catcher = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                catcher.responses[self.path.strip("/")] = json.loads(body or b"{}")
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                del args
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, token: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/{token}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 # ------------------------------------------------------------------------------ the deployer
 class Deployer:
     def __init__(
@@ -296,7 +63,7 @@ class Deployer:
         self.on_function = on_function
         self.layer_dirs: dict[str, Path] = {}
         self.clients: dict[str, Any] = {}
-        self.catcher: _ResponseCatcher | None = None
+        self.catcher: ResponseCatcher | None = None
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
@@ -557,34 +324,18 @@ class Deployer:
         self.done(logical_id, arn, Arn=arn, Name=name)
 
     def create_custom_resource(self, logical_id: str, props: dict[str, Any]) -> None:
-        """CloudFormation's custom-resource protocol: invoke the ServiceToken, read the PUT answer."""
+        """CloudFormation's custom-resource protocol (custom_resources.py): invoke the ServiceToken, read the PUT."""
         if self.catcher is None:
-            self.catcher = _ResponseCatcher()
-        token = uuid.uuid4().hex
+            self.catcher = ResponseCatcher()
         request = {
-            "RequestType": "Create",
             "ServiceToken": props["ServiceToken"],
-            "ResponseURL": self.catcher.url(token),
             "StackId": self.resolver.pseudo["AWS::StackId"],
-            "RequestId": str(uuid.uuid4()),
             "LogicalResourceId": logical_id,
             "ResourceType": self.stack.types[logical_id],
             "ResourceProperties": props,
         }
-        response = self.client("lambda").invoke(
-            FunctionName=props["ServiceToken"], Payload=json.dumps(request).encode()
-        )
-        payload = response["Payload"].read().decode()
-        answer = self.catcher.responses.get(token)
-        if answer is None:
-            raise DeployError(f"{logical_id}: the custom resource did not answer CloudFormation ({payload[:300]})")
-        if answer.get("Status") != "SUCCESS":
-            raise DeployError(f"{logical_id}: custom resource FAILED: {answer.get('Reason')}")
-        self.done(
-            logical_id,
-            answer.get("PhysicalResourceId", logical_id),
-            **{k: str(v) for k, v in answer.get("Data", {}).items()},
-        )
+        physical_id, data = create_custom_resource(self.client("lambda"), self.catcher, request)
+        self.done(logical_id, physical_id, **data)
 
     def create_with_moto_model(self, logical_id: str, kind: str, props: dict[str, Any]) -> None:
         from moto.cloudformation.parsing import get_model_map

@@ -1,0 +1,1 @@
+"""CloudFormation imitated: template.yaml deployed (SAM transform, intrinsics, custom resources)."""

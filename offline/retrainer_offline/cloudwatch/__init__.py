@@ -1,0 +1,1 @@
+"""CloudWatch imitated: metric alarms that evaluate, their history, and their state-change events."""

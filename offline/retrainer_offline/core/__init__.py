@@ -1,0 +1,1 @@
+"""The runtime core: the emulated clock, drainable background work, fault injection, TLS-only bucket policies."""

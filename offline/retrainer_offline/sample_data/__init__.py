@@ -1,0 +1,1 @@
+"""Sample data of tests and the demo, made on this machine (nothing is downloaded)."""
