@@ -24,7 +24,8 @@ EVALUATION_RESULT = {f"{field}.$": f"$.Payload.{field}" for field in EvaluationR
 
 
 def score(state_id: str, kind: str, model_name: str, output: str, result_path: str) -> Task:
-    """Batch transform of the test split with one model: `label,score` per line under `output`."""
+    """Batch transform of the raw test rows with one model (the serial pipeline: features, then XGBoost):
+    `label,score` per line under `output`."""
     return Task(
         state_id,
         resource="arn:aws:states:::sagemaker:createTransformJob.sync",
@@ -37,7 +38,7 @@ def score(state_id: str, kind: str, model_name: str, output: str, result_path: s
             "TransformInput": {
                 "ContentType": "text/csv",
                 "SplitType": "Line",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.paths.test"}},
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.paths.test_raw"}},
             },
             "TransformOutput": {
                 "S3OutputPath.$": output,
@@ -49,7 +50,7 @@ def score(state_id: str, kind: str, model_name: str, output: str, result_path: s
                 "InstanceCount": 1,
                 "InstanceType.$": "$.config.instances.transform_instance_type",
             },
-            # The test split has the label first: send the features, keep `label,score` per line.
+            # The raw test rows have the label first: send the input columns, keep `label,score` per line.
             "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
         },
     )

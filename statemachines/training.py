@@ -39,10 +39,11 @@ def _s3_input(name: str, uri: dict[str, str] | str, local_path: str) -> dict[str
 
 
 def _s3_output(name: str) -> dict[str, Any]:
+    """Preprocess's output folder `name`, uploaded to the RunPaths field of the same name (`-` as `_`)."""
     return {
         "OutputName": name,
         "S3Output": {
-            "S3Uri.$": f"$.paths.{name}",
+            "S3Uri.$": f"$.paths.{name.replace('-', '_')}",
             "LocalPath": f"/opt/ml/processing/output/{name}",
             "S3UploadMode": "EndOfJob",
         },
@@ -83,7 +84,9 @@ def preprocess() -> Task:
             ],
             "ProcessingOutputConfig": {
                 "KmsKeyId": "${DataKeyArn}",
-                "Outputs": [_s3_output("train"), _s3_output("validation"), _s3_output("test")],
+                "Outputs": [
+                    _s3_output(name) for name in ("train", "validation", "test", "test-raw", "schema", "encoder")
+                ],
             },
             "ProcessingResources": {
                 "ClusterConfig": {
@@ -127,6 +130,26 @@ def train() -> Task:
     )
 
 
+# The deployed model is a serial inference pipeline (sagemaker_jobs/INPUT_CONTRACT.md): SageMaker's
+# scikit-learn image (the processing image, which also serves) runs the feature model Preprocess wrote
+# (code/inference.py: raw rows in, features out), then the built-in XGBoost container scores them.
+FEATURES_CONTAINER = {
+    "ContainerHostname": "features",
+    "Image": "${SklearnImageUri}",
+    "ModelDataUrl.$": "$.paths.encoder_model",
+    "Environment": {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    },
+}
+XGBOOST_CONTAINER = {
+    "ContainerHostname": "xgboost",
+    "Image": "${XGBoostImageUri}",
+    "ModelDataUrl.$": "$.training.ModelArtifacts",
+}
+
+
 def create_model() -> Task:
     return Task(
         "CreateModel",
@@ -137,10 +160,8 @@ def create_model() -> Task:
             # The training job's name is unique per attempt; the model takes it.
             "ModelName.$": "$.training.TrainingJobName",
             "ExecutionRoleArn": "${SageMakerRoleArn}",
-            "PrimaryContainer": {
-                "Image": "${XGBoostImageUri}",
-                "ModelDataUrl.$": "$.training.ModelArtifacts",
-            },
+            "Containers": [FEATURES_CONTAINER, XGBOOST_CONTAINER],
+            "InferenceExecutionConfig": {"Mode": "Serial"},
         },
     )
 

@@ -19,6 +19,7 @@ An image the runtime does not know fails the job with a FailureReason naming the
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -43,13 +44,8 @@ from moto.sagemaker import responses as sm_responses
 
 from retrainer_offline import job_logs
 from retrainer_offline.background import BackgroundThreads
-from retrainer_offline.serving import (
-    ModelLoadError,
-    UnknownImageError,
-    is_xgboost_image,
-    load_model_server,
-    s3_reader,
-)
+from retrainer_offline.serving import ModelLoadError, UnknownImageError, is_xgboost_image, s3_reader
+from retrainer_offline.sklearn_container import ModelServer, load_model, model_containers
 
 OPT_ML = "/opt/ml"
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
@@ -377,27 +373,16 @@ def apply_filter(expression: str, row: list[str]) -> list[str]:
 
 
 def run_transform(job: Any, job_dir: Path, backend: Any) -> None:
+    """Each input object's records (CSV rows parsed with `csv`, so quoted commas stay in their cell), filtered,
+    sent to the model as one request of that content type (a serial pipeline model: raw rows in), joined."""
     del job_dir
     model = backend.describe_model(job.model_name)
-    container = model.primary_container or {}
     s3 = _s3()
     try:
-        server = load_model_server(
-            container.get("Image", ""),
-            container.get("ModelDataUrl", ""),
-            container.get("Environment", {}),
-            s3_reader(s3),
-            batch=True,
-        )
+        server = load_model(model_containers(model), s3_reader(s3), batch=True)
     except (UnknownImageError, ModelLoadError) as exc:
         raise JobFailed(f"ClientError: {exc}") from exc
     source = job.transform_input["DataSource"]["S3DataSource"]["S3Uri"]
-    split = job.transform_input.get("SplitType", "None")
-    processing = job.data_processing or {}
-    input_filter = processing.get("InputFilter", "$")
-    output_filter = processing.get("OutputFilter", "$")
-    join = processing.get("JoinSource", "None")
-    assemble = (job.transform_output or {}).get("AssembleWith", "None")
     bucket, prefix = _split(source)
     keys = [
         item["Key"]
@@ -409,22 +394,41 @@ def run_transform(job: Any, job_dir: Path, backend: Any) -> None:
     results: dict[str, bytes] = {}
     for key in sorted(keys):
         text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        records = [line for line in text.splitlines() if line.strip()] if split == "Line" else [text]
-        rows = [record.split(",") for record in records]
-        try:
-            scores = server.predict_rows([apply_filter(input_filter, row) for row in rows]) if rows else []
-        except ValueError as exc:
-            raise JobFailed(f"ClientError: s3://{bucket}/{key}: {exc}") from exc
-        lines = []
-        for row, score in zip(rows, scores, strict=True):
-            joined = [*row, repr(score)] if join == "Input" else [repr(score)]
-            lines.append(",".join(apply_filter(output_filter, joined)))
-        separator = "\n" if assemble == "Line" else ""
-        results[key] = (separator.join(lines) + separator).encode()
+        results[key] = _transform_object(job, server, text, f"s3://{bucket}/{key}")
     out_bucket, out_prefix = _split(job.transform_output["S3OutputPath"])
     for key, body in results.items():  # nothing is uploaded unless every object succeeded
         relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
         s3.put_object(Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"), Body=body)
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    return buffer.getvalue()
+
+
+def _transform_object(job: Any, server: ModelServer, text: str, where: str) -> bytes:
+    processing = job.data_processing or {}
+    split = job.transform_input.get("SplitType", "None")
+    content_type = job.transform_input.get("ContentType", "text/csv")
+    accept = (job.transform_output or {}).get("Accept", "text/csv")
+    records = [line for line in text.splitlines() if line.strip()] if split == "Line" else [text]
+    rows = [next(csv.reader([record]), []) for record in records]
+    if not rows:
+        return b""
+    payload = "\n".join(_csv_line(apply_filter(processing.get("InputFilter", "$"), row)) for row in rows) + "\n"
+    status, output, _ = server.invoke(payload.encode(), content_type, accept)
+    if status != 200:
+        raise JobFailed(f"ClientError: {where}: the model answered {status}: {output.decode(errors='replace')[:300]}")
+    scores = [line for line in output.decode().splitlines() if line.strip()]
+    if len(scores) != len(rows):
+        raise JobFailed(f"ClientError: {where}: {len(rows)} records in, {len(scores)} predictions out")
+    lines = []
+    for row, score in zip(rows, scores, strict=True):
+        joined = [*row, score] if processing.get("JoinSource", "None") == "Input" else [score]
+        lines.append(_csv_line(apply_filter(processing.get("OutputFilter", "$"), joined)))
+    separator = "\n" if (job.transform_output or {}).get("AssembleWith", "None") == "Line" else ""
+    return (separator.join(lines) + separator).encode()
 
 
 # ---------------------------------------------------------------------------------- lifecycle

@@ -93,7 +93,7 @@ def test_challenger_and_champion_score_the_same_split_side_by_side() -> None:
     assert validate["Type"] == "Parallel" and len(validate["Branches"]) == 2
     challenger, champion = STATES["ScoreChallenger"], STATES["ScoreChampion"]
     for score in (challenger, champion):
-        assert score["Parameters"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"] == "$.paths.test"
+        assert score["Parameters"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"] == "$.paths.test_raw"
     assert challenger["Parameters"]["ModelName.$"] == "$.training.TrainingJobName"
     assert champion["Parameters"]["ModelName.$"] == "$.champion.model_name"
     # And a champion that cannot score does not fail the run
