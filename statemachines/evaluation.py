@@ -1,5 +1,5 @@
-"""Evaluation: find the champion, score challenger and champion on the same test split side by side,
-measure both (EvaluateModelFunction, `retrainer.services.evaluation`) and gate the challenger."""
+"""Evaluation: score challenger and champion (found after Preprocess) on the same raw test rows side by
+side, measure both (EvaluateModelFunction, `retrainer.services.evaluation`) and gate the challenger."""
 
 from __future__ import annotations
 
@@ -128,6 +128,10 @@ def evaluate() -> LambdaStep:
                 "threshold.$": "$.config.threshold",
                 "min_gain_over_champion.$": "$.config.min_gain_over_champion",
                 "report_uri.$": "$.paths.evaluation_report",
+                "schema_uri.$": "$.paths.schema_document",
+                "row_splits_uri.$": "$.paths.row_splits",
+                "champion_model_data_url.$": "$.champion.model_data_url",
+                "allow_schema_change.$": "$.config.allow_schema_change",
                 "run_id.$": "$.run_id",
                 "correlation_id.$": "$.correlation_id",
             },
@@ -135,9 +139,8 @@ def evaluate() -> LambdaStep:
     )
 
 
-def evaluation(passed: State, failed: State, on_error: State) -> Task:
-    """FindChampion -> Validate -> Evaluate -> QualityGate (`passed` or `failed`); errors go to `on_error`."""
-    champion = failing_to(find_champion(), on_error)
+def evaluation(passed: State, failed: State, on_error: State) -> State:
+    """Validate -> Evaluate -> QualityGate (`passed` or `failed`); errors go to `on_error`."""
     validated = failing_to(validate(), on_error)
     evaluated = select(evaluate(), EVALUATION_RESULT)
     evaluated.add_retry(retry(LAMBDA_TRANSIENT, 2, 4, 120))
@@ -145,5 +148,5 @@ def evaluation(passed: State, failed: State, on_error: State) -> Task:
     gate = Choice("QualityGate")
     gate.add_choice(ChoiceRule.BooleanEquals(variable="$.evaluation.passed", value=True), next_step=passed)
     gate.default_choice(failed)
-    Chain([champion, validated, evaluated, gate])
-    return champion
+    Chain([validated, evaluated, gate])
+    return validated

@@ -98,7 +98,7 @@ class RunPaths(_Strict):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def schema(self) -> str:
+    def schema_folder(self) -> str:
         """`schema.json` (the model's input schema, fingerprint included) and `row-splits.csv`."""
         return f"{self.preprocessed}/schema/"
 
@@ -134,6 +134,19 @@ class RunPaths(_Strict):
     def evaluation_report(self) -> str:
         """Both models' metrics and the gate's decision, as JSON (the registry's ModelQuality statistics)."""
         return f"{self.transform_output}-report.json"
+
+
+FEATURE_MODEL = "/encoder/model.tar.gz"
+
+
+def champion_data_files(feature_model_url: str) -> tuple[str, str] | None:
+    """A deployed model's schema.json and row-splits.csv, beside its feature model in its run's folder
+    (RunPaths: `{preprocessed}/encoder/model.tar.gz`, `{preprocessed}/schema/...`). None for a model
+    without one (a single-container model from before the input contract)."""
+    if not feature_model_url.endswith(FEATURE_MODEL):
+        return None
+    preprocessed = feature_model_url.removesuffix(FEATURE_MODEL)
+    return f"{preprocessed}/schema/schema.json", f"{preprocessed}/schema/row-splits.csv"
 
 
 class ConsumedTrigger(_Strict):
