@@ -78,7 +78,7 @@ RolloutStrategy = Literal["weights", "blue_green"]
 
 
 class CanaryAlarms(_Strict):
-    """Thresholds of the two CloudWatch alarms the pipeline creates for each challenger variant.
+    """Thresholds of the three CloudWatch alarms the pipeline creates for each challenger variant.
 
     Both read SageMaker's per-variant endpoint metrics (namespace AWS/SageMaker, dimensions
     EndpointName + VariantName) over 1-minute periods; missing data (no traffic) is not breaching.
@@ -86,6 +86,12 @@ class CanaryAlarms(_Strict):
 
     max_5xx_errors: int = Field(
         default=1, ge=1, description="Invocation5XXErrors (Sum) in one minute at which the canary rolls back."
+    )
+    max_4xx_errors: int = Field(
+        default=5,
+        ge=1,
+        description="Invocation4XXErrors (Sum) in one minute at which the canary rolls back: a model that refuses "
+        "its clients' requests (a client's occasional malformed request alone does not).",
     )
     max_model_latency_ms: float = Field(
         default=500.0, gt=0, description="ModelLatency (Average, milliseconds) above which a minute breaches."
