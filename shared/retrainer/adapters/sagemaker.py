@@ -73,7 +73,9 @@ class SageMakerEndpoints:
             containers=tuple(
                 {key: c[key] for key in ("ContainerHostname", "Image", "ModelDataUrl", "Environment") if key in c}
                 for c in containers
-            ),
+            )
+            if len(containers) > 1
+            else (),
         )
 
     def config_variants(self, config_name: str) -> list[VariantSpec] | None:
