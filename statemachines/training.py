@@ -203,7 +203,7 @@ def register() -> Task:
 
 
 def check_new_data() -> LambdaStep:
-    """EvaluateModelFunction compares this run's training-data fingerprint with the champion's."""
+    """EvaluateModelFunction compares this run's training data and configuration with the champion's."""
     step = LambdaStep(
         "CheckNewData",
         timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
@@ -214,6 +214,8 @@ def check_new_data() -> LambdaStep:
                 "action": "check_new_data",
                 "schema_uri.$": "$.paths.schema_document",
                 "champion_model_data_url.$": "$.champion.model_data_url",
+                "hyperparameters.$": "$.config.hyperparameters",
+                "preprocess_arguments.$": "$.preprocess_arguments",
                 "run_id.$": "$.run_id",
                 "correlation_id.$": "$.correlation_id",
             },
@@ -233,7 +235,7 @@ def check_new_data() -> LambdaStep:
 
 
 def no_new_data_end() -> State:
-    """The champion was trained on exactly these rows: nothing trained, nothing rolled out, the trigger
+    """The champion was trained on exactly these rows and settings: nothing trained, nothing rolled out, the trigger
     consumed, the model released, and a notice that says what started the run and what to upload."""
     done = Succeed("NoNewData")
     release = release_then("ReleaseAfterNoNewData", "no new data", done)

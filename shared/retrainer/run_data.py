@@ -139,14 +139,17 @@ class RunPaths(_Strict):
 FEATURE_MODEL = "/encoder/model.tar.gz"
 
 
-def champion_data_files(feature_model_url: str) -> tuple[str, str] | None:
-    """A deployed model's schema.json and row-splits.csv, beside its feature model in its run's folder
-    (RunPaths: `{preprocessed}/encoder/model.tar.gz`, `{preprocessed}/schema/...`). None for a model
-    without one (a single-container model from before the input contract)."""
+TRAINING_RECORD = "training.json"
+
+
+def champion_data_files(feature_model_url: str) -> tuple[str, str, str] | None:
+    """A deployed model's schema.json, row-splits.csv and training record (CheckNewData's), beside its
+    feature model in its run's folder (RunPaths: `{preprocessed}/encoder/model.tar.gz`,
+    `{preprocessed}/schema/...`). None for a model without one (from before the input contract)."""
     if not feature_model_url.endswith(FEATURE_MODEL):
         return None
-    preprocessed = feature_model_url.removesuffix(FEATURE_MODEL)
-    return f"{preprocessed}/schema/schema.json", f"{preprocessed}/schema/row-splits.csv"
+    schema = feature_model_url.removesuffix(FEATURE_MODEL) + "/schema"
+    return f"{schema}/schema.json", f"{schema}/row-splits.csv", f"{schema}/{TRAINING_RECORD}"
 
 
 class ConsumedTrigger(_Strict):

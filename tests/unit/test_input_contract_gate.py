@@ -107,24 +107,34 @@ def test_the_evaluation_reports_how_many_test_rows_each_model_was_trained_on() -
     assert leaky["test_rows_seen"]["champion"] == 2
 
 
-def test_a_run_on_the_champions_data_has_nothing_new_to_learn() -> None:
-    # Given a champion trained on data of fingerprint f-new (the same rows as this run)
+def test_a_run_on_the_champions_data_and_settings_has_nothing_new_to_learn() -> None:
+    # Given a champion run that recorded its training data and settings
     objects = _world()
-    objects.put(BUCKET, f"{CHAMPION_RUN}/schema/schema.json", _schema(COLUMNS, "f-new"))
     request = {
         "action": "check_new_data",
+        "schema_uri": f"s3://{BUCKET}/{CHAMPION_RUN}/schema/schema.json",
+        "hyperparameters": {"num_round": "100"},
+        "preprocess_arguments": ["--target-column", "churned"],
+    }
+    assert handle(request, objects, max_rows=1000)["new_data"] is True  # the first model: nothing to compare
+    # When a run on the same rows with the same settings is checked
+    objects.put(BUCKET, f"{RUN}/schema/schema.json", _schema(COLUMNS, "f-old"))
+    same = {
+        **request,
         "schema_uri": f"s3://{BUCKET}/{RUN}/schema/schema.json",
         "champion_model_data_url": CHAMPION_MODEL,
     }
-    # When the data is checked; Then there is no new data, and the note says what to upload
-    same = handle(request, objects, max_rows=1000)
-    assert same["new_data"] is False and "upload new or corrected rows" in same["note"]
-    # Given other data; Then it is new
-    objects.put(BUCKET, f"{CHAMPION_RUN}/schema/schema.json", _schema(COLUMNS, "f-old"))
-    assert handle(request, objects, max_rows=1000)["new_data"] is True
-    # Given no champion (first deployment) or one from before the input contract; Then it is new
-    for url in ("", "s3://artifacts/models/churn/job/output/model.tar.gz"):
-        assert handle({**request, "champion_model_data_url": url}, objects, max_rows=1000)["new_data"] is True
+    result = handle(same, objects, max_rows=1000)
+    # Then there is nothing new to learn, and the note says what to upload
+    assert result["new_data"] is False and "upload new or corrected rows" in result["note"]
+    # Given other hyperparameters on the same rows; Then it trains (another model)
+    assert handle({**same, "hyperparameters": {"num_round": "10"}}, objects, max_rows=1000)["new_data"] is True
+    # Given other rows; Then it trains
+    objects.put(BUCKET, f"{RUN}/schema/schema.json", _schema(COLUMNS, "f-new"))
+    assert handle(same, objects, max_rows=1000)["new_data"] is True
+    # Given a champion from before the input contract (one XGBoost container); Then it trains
+    older = {**same, "champion_model_data_url": "s3://artifacts/models/churn/job/output/model.tar.gz"}
+    assert handle(older, objects, max_rows=1000)["new_data"] is True
 
 
 def test_the_default_first_model_gate_accepts_an_ordinary_model() -> None:

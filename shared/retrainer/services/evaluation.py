@@ -10,11 +10,12 @@ both runs split rows the same way: Preprocess keys each row's split by a stable 
 that cannot score the new split is reported and the gate falls back to the threshold alone.
 
 `check_new_data` (the CheckNewData state, after Preprocess): a run whose training-data fingerprint
-(schema.json) equals the champion's trains nothing and ends NoNewData.
+(schema.json) and training configuration equal the champion's trains nothing and ends NoNewData.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal, Protocol
 
@@ -24,7 +25,7 @@ from retrainer.classification_metrics import classification_metrics
 from retrainer.errors import EvaluationDataError
 from retrainer.pipeline_config import LOWER_IS_BETTER, Metric, gain_over, passes_gate
 from retrainer.ports import ObjectReader, ObjectWriter
-from retrainer.run_data import champion_data_files
+from retrainer.run_data import TRAINING_RECORD, champion_data_files
 
 
 class ChampionScoring(BaseModel):
@@ -95,14 +96,17 @@ class DataCheckRequest(BaseModel):
     action: Literal["check_new_data"]
     schema_uri: str = Field(pattern=r"^s3://[^/]+/.+")
     champion_model_data_url: str = ""
+    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    preprocess_arguments: list[str] = Field(default_factory=list)
     run_id: str = ""
     correlation_id: str = ""
 
 
 class DataCheck(BaseModel):
     new_data: bool
-    fingerprint: str
+    fingerprint: str = Field(description="The training data's (schema.json).")
     champion_fingerprint: str = ""
+    config_digest: str = Field(default="", description="sha256 of what shapes the model besides the data.")
     rows: dict[str, int] = Field(default_factory=dict)
     note: str
 
@@ -150,24 +154,45 @@ def _champion_schema(model_data_url: str, reader: ObjectReader) -> dict[str, Any
         return None
 
 
-def check_new_data(request: DataCheckRequest, reader: ObjectReader) -> DataCheck:
-    """Is there anything to learn? Not when the champion was trained on exactly these rows."""
-    schema = _read_json(request.schema_uri, reader)
+def check_new_data(request: DataCheckRequest, objects: Objects) -> DataCheck:
+    """Is there anything to learn? Not when the champion was trained on exactly these rows with exactly
+    this configuration (hyperparameters and data rules): the run would rebuild the same model. The
+    run's record (data fingerprint, configuration digest) is written beside its schema for later runs."""
+    schema = _read_json(request.schema_uri, objects)
     fingerprint = str(schema.get("fingerprint", ""))
     rows = {k: int(v) for k, v in dict(schema.get("rows", {})).items()}
-    champion = _champion_schema(request.champion_model_data_url, reader) if request.champion_model_data_url else None
+    settings = {"hyperparameters": request.hyperparameters, "preprocess_arguments": request.preprocess_arguments}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    record = {"fingerprint": fingerprint, "config_digest": digest}
+    bucket, _, key = request.schema_uri.removeprefix("s3://").rpartition("/")[0].partition("/")
+    objects.put(bucket, f"{key}/{TRAINING_RECORD}", json.dumps(record).encode())
+    found = DataCheck(new_data=True, fingerprint=fingerprint, config_digest=digest, rows=rows, note="")
+    champion = _champion_record(request.champion_model_data_url, objects)
     if champion is None:
-        note = "no champion with a recorded schema: the data is new to the endpoint"
-        return DataCheck(new_data=True, fingerprint=fingerprint, rows=rows, note=note)
-    theirs = str(champion.get("fingerprint", ""))
-    if fingerprint and fingerprint == theirs:
-        note = (
-            f"the training data is the champion's ({sum(rows.values())} rows, fingerprint {fingerprint[:12]}): "
-            "nothing new to learn; upload new or corrected rows to retrain"
+        found.note = "no champion with a recorded training fingerprint: the data is new to the endpoint"
+        return found
+    found.champion_fingerprint = str(champion.get("fingerprint", ""))
+    if fingerprint and record == {k: champion.get(k) for k in record}:
+        found.new_data = False
+        found.note = (
+            f"the champion was trained on these {sum(rows.values())} rows (fingerprint {fingerprint[:12]}) with "
+            "the same configuration: nothing new to learn; upload new or corrected rows to retrain"
         )
-        return DataCheck(new_data=False, fingerprint=fingerprint, champion_fingerprint=theirs, rows=rows, note=note)
-    note = f"new data: fingerprint {fingerprint[:12]} (the champion's {theirs[:12] or 'unknown'})"
-    return DataCheck(new_data=True, fingerprint=fingerprint, champion_fingerprint=theirs, rows=rows, note=note)
+    elif fingerprint == found.champion_fingerprint:
+        found.note = "the champion's data, a new configuration: retraining"
+    else:
+        found.note = f"new data: fingerprint {fingerprint[:12]} (the champion's {found.champion_fingerprint[:12]})"
+    return found
+
+
+def _champion_record(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
+    files = champion_data_files(model_data_url)
+    if files is None:
+        return None
+    try:
+        return _read_json(files[2], reader)
+    except Exception:  # a champion from before the training record: its data counts as different
+        return None
 
 
 def schema_changes(champion: dict[str, Any], challenger: dict[str, Any]) -> list[str]:
