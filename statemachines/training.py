@@ -216,6 +216,7 @@ def check_new_data() -> LambdaStep:
                 "champion_model_data_url.$": "$.champion.model_data_url",
                 "hyperparameters.$": "$.config.hyperparameters",
                 "preprocess_arguments.$": "$.preprocess_arguments",
+                "retrain_unchanged.$": "$.config.retrain_unchanged",
                 "run_id.$": "$.run_id",
                 "correlation_id.$": "$.correlation_id",
             },

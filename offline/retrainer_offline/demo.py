@@ -131,7 +131,8 @@ class Demo:
         self.show_untouched(traffic)
 
         self.say("\n== run 4: drift alarm again; the challenger's container answers 500 (injected)")
-        runtime.put_model_config(MODEL, config)
+        # The champion's rows and settings again: without retrain_unchanged the run would end NoNewData.
+        runtime.put_model_config(MODEL, {**config, "retrain_unchanged": True})
         endpoint = f"{runtime.stack_name}-{MODEL}"
         with self.traffic(runtime) as traffic:
             runtime.put_event(drift_alarm_event(runtime.stack_name, MODEL))

@@ -247,6 +247,11 @@ class PipelineConfig(_Strict):
         description="Let the gate pass a challenger that removes a champion column or changes its type "
         "(its clients must change their requests).",
     )
+    retrain_unchanged: bool = Field(
+        default=False,
+        description="Train and roll out even when the champion was trained on the same rows with the same "
+        "settings (to rerun a rollout); by default such a run ends NoNewData.",
+    )
     metric: Metric = Field(default="auc", description="Metric the quality gate compares.")
     threshold: float = Field(
         default=DEFAULT_THRESHOLD, description="Minimum (maximum for logloss) metric value (see DEFAULT_THRESHOLD)."
@@ -301,6 +306,7 @@ class ModelOverrides(_Strict):
     max_text_share: float | None = None
     max_categories: int | None = None
     allow_schema_change: bool | None = None
+    retrain_unchanged: bool | None = None
     metric: Metric | None = None
     threshold: float | None = None
     hyperparameters: dict[str, str | int | float] | None = None

@@ -62,7 +62,8 @@ def _entered(report: ExecutionReport, name: str) -> list[datetime]:
 
 
 def _configure(runtime: OfflineRuntime, model_config: dict[str, Any], **changes: Any) -> None:
-    runtime.put_model_config(MODEL, {**model_config, "rollout": ROLLOUT, **changes})
+    # These runs retrain on the champion's rows to exercise the rollout: without retrain_unchanged they end NoNewData.
+    runtime.put_model_config(MODEL, {**model_config, "rollout": ROLLOUT, "retrain_unchanged": True, **changes})
 
 
 def _outcomes(notifications: Notifications) -> list[tuple[str, dict[str, Any]]]:

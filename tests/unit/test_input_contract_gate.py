@@ -127,6 +127,9 @@ def test_a_run_on_the_champions_data_and_settings_has_nothing_new_to_learn() -> 
     result = handle(same, objects, max_rows=1000)
     # Then there is nothing new to learn, and the note says what to upload
     assert result["new_data"] is False and "upload new or corrected rows" in result["note"]
+    # Given the model's configuration asks to retrain anyway; Then it trains
+    forced = handle({**same, "retrain_unchanged": True}, objects, max_rows=1000)
+    assert forced["new_data"] is True and "retrain_unchanged" in forced["note"]
     # Given other hyperparameters on the same rows; Then it trains (another model)
     assert handle({**same, "hyperparameters": {"num_round": "10"}}, objects, max_rows=1000)["new_data"] is True
     # Given other rows; Then it trains

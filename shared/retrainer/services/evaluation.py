@@ -98,6 +98,7 @@ class DataCheckRequest(BaseModel):
     champion_model_data_url: str = ""
     hyperparameters: dict[str, str] = Field(default_factory=dict)
     preprocess_arguments: list[str] = Field(default_factory=list)
+    retrain_unchanged: bool = False
     run_id: str = ""
     correlation_id: str = ""
 
@@ -173,6 +174,9 @@ def check_new_data(request: DataCheckRequest, objects: Objects) -> DataCheck:
         return found
     found.champion_fingerprint = str(champion.get("fingerprint", ""))
     if fingerprint and record == {k: champion.get(k) for k in record}:
+        if request.retrain_unchanged:
+            found.note = "the champion's data and settings; retraining because retrain_unchanged is set"
+            return found
         found.new_data = False
         found.note = (
             f"the champion was trained on these {sum(rows.values())} rows (fingerprint {fingerprint[:12]}) with "
