@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_model_server
+from retrainer_offline.serving import ModelLoadError, load_model_server
 
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 SUPPORTED_SKLEARN_TAGS = {"1.2-1-cpu-py3"}
@@ -88,22 +88,33 @@ class SerialPipeline:
 
 _loaded: dict[str, SklearnServer] = {}
 _lock = threading.Lock()
-_workdir = tempfile.TemporaryDirectory(prefix="retrainer-sklearn-models-")
+_workdirs: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def _scratch() -> Path:
+    """Where endpoints extract feature models (made on first use: a job process extracts into its folder)."""
+    if not _workdirs:
+        _workdirs.append(tempfile.TemporaryDirectory(prefix="retrainer-sklearn-models-"))
+    return Path(_workdirs[0].name)
 
 
 def load_sklearn(
-    model_data_url: str, environment: dict[str, str], read_object: Callable[[str], bytes]
+    model_data_url: str,
+    environment: dict[str, str],
+    read_object: Callable[[str], bytes],
+    model_dir: Path | None = None,
 ) -> SklearnServer:
-    """Extract the artifact (as to /opt/ml/model), import the program, call `model_fn` once per model."""
+    """Extract the artifact to `model_dir` (what /opt/ml/model is; a temporary folder by default), import
+    the program, call `model_fn` once per model."""
     program = environment.get("SAGEMAKER_PROGRAM", "")
     submit_dir = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", f"{MODEL_DIR}/code")
-    key = f"{model_data_url}|{submit_dir}|{program}"
+    key = f"{model_data_url}|{submit_dir}|{program}|{model_dir}"
     with _lock:
         if key in _loaded:
             return _loaded[key]
         if not program:
             raise ModelLoadError("the scikit-learn container needs SAGEMAKER_PROGRAM (the inference script)")
-        model_dir = Path(_workdir.name) / str(len(_loaded))
+        model_dir = model_dir or _scratch() / str(len(_loaded))
         _extract(model_data_url, read_object, model_dir)
         script = model_dir / submit_dir.removeprefix(MODEL_DIR).lstrip("/") / program
         module = _import(script, f"retrainer_offline_sklearn_program_{len(_loaded)}")
@@ -145,26 +156,33 @@ def _import(script: Path, name: str) -> ModuleType:
     return module
 
 
-def load_container(container: dict[str, Any], read_object: Callable[[str], bytes], batch: bool = False) -> ModelServer:
+def load_container(
+    container: dict[str, Any], read_object: Callable[[str], bytes], batch: bool = False, model_dir: Path | None = None
+) -> ModelServer:
     image = container.get("Image", "")
     if is_sklearn_image(image):
-        return load_sklearn(container.get("ModelDataUrl", ""), container.get("Environment") or {}, read_object)
+        url, environment = container.get("ModelDataUrl", ""), container.get("Environment") or {}
+        return load_sklearn(url, environment, read_object, model_dir)
     return load_model_server(
         image, container.get("ModelDataUrl", ""), container.get("Environment") or {}, read_object, batch
     )
 
 
 def load_model(
-    containers: list[dict[str, Any]], read_object: Callable[[str], bytes], batch: bool = False, mode: str = "Serial"
+    containers: list[dict[str, Any]],
+    read_object: Callable[[str], bytes],
+    batch: bool = False,
+    model_root: Path | None = None,
 ) -> ModelServer:
-    """A model's containers as one server: a single container as is, several as a serial pipeline."""
+    """A model's containers as one server: a single container as is, several as a serial pipeline
+    (`InferenceExecutionConfig.Mode` Serial). Container i's /opt/ml/model is `model_root/i` when given."""
     if not containers:
         raise ModelLoadError("the model has no container")
-    if len(containers) == 1:
-        return load_container(containers[0], read_object, batch)
-    if mode != "Serial":
-        raise UnknownImageError(f"InferenceExecutionConfig mode {mode} is not supported offline (Serial is)")
-    return SerialPipeline([load_container(container, read_object, batch) for container in containers])
+    servers = [
+        load_container(container, read_object, batch, model_root / str(index) if model_root else None)
+        for index, container in enumerate(containers)
+    ]
+    return servers[0] if len(servers) == 1 else SerialPipeline(servers)
 
 
 def model_containers(model: Any) -> list[dict[str, Any]]:
