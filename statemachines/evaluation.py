@@ -1,5 +1,5 @@
-"""Evaluation: find the champion, score challenger and champion on the same test split side by side,
-measure both (EvaluateModelFunction, `retrainer.services.evaluation`) and gate the challenger."""
+"""Evaluation: score challenger and champion (found after Preprocess) on the same raw test rows side by
+side, measure both (EvaluateModelFunction, `retrainer.services.evaluation`) and gate the challenger."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ EVALUATION_RESULT = {f"{field}.$": f"$.Payload.{field}" for field in EvaluationR
 
 
 def score(state_id: str, kind: str, model_name: str, output: str, result_path: str) -> Task:
-    """Batch transform of the test split with one model: `label,score` per line under `output`."""
+    """Batch transform of the raw test rows with one model (the serial pipeline: features, then XGBoost):
+    `label,score` per line under `output`."""
     return Task(
         state_id,
         resource="arn:aws:states:::sagemaker:createTransformJob.sync",
@@ -37,7 +38,7 @@ def score(state_id: str, kind: str, model_name: str, output: str, result_path: s
             "TransformInput": {
                 "ContentType": "text/csv",
                 "SplitType": "Line",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.paths.test"}},
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": "$.paths.test_raw"}},
             },
             "TransformOutput": {
                 "S3OutputPath.$": output,
@@ -49,7 +50,7 @@ def score(state_id: str, kind: str, model_name: str, output: str, result_path: s
                 "InstanceCount": 1,
                 "InstanceType.$": "$.config.instances.transform_instance_type",
             },
-            # The test split has the label first: send the features, keep `label,score` per line.
+            # The raw test rows have the label first: send the input columns, keep `label,score` per line.
             "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
         },
     )
@@ -127,6 +128,10 @@ def evaluate() -> LambdaStep:
                 "threshold.$": "$.config.threshold",
                 "min_gain_over_champion.$": "$.config.min_gain_over_champion",
                 "report_uri.$": "$.paths.evaluation_report",
+                "schema_uri.$": "$.paths.schema_document",
+                "row_splits_uri.$": "$.paths.row_splits",
+                "champion_model_data_url.$": "$.champion.model_data_url",
+                "allow_schema_change.$": "$.config.allow_schema_change",
                 "run_id.$": "$.run_id",
                 "correlation_id.$": "$.correlation_id",
             },
@@ -134,9 +139,8 @@ def evaluate() -> LambdaStep:
     )
 
 
-def evaluation(passed: State, failed: State, on_error: State) -> Task:
-    """FindChampion -> Validate -> Evaluate -> QualityGate (`passed` or `failed`); errors go to `on_error`."""
-    champion = failing_to(find_champion(), on_error)
+def evaluation(passed: State, failed: State, on_error: State) -> State:
+    """Validate -> Evaluate -> QualityGate (`passed` or `failed`); errors go to `on_error`."""
     validated = failing_to(validate(), on_error)
     evaluated = select(evaluate(), EVALUATION_RESULT)
     evaluated.add_retry(retry(LAMBDA_TRANSIENT, 2, 4, 120))
@@ -144,5 +148,5 @@ def evaluation(passed: State, failed: State, on_error: State) -> Task:
     gate = Choice("QualityGate")
     gate.add_choice(ChoiceRule.BooleanEquals(variable="$.evaluation.passed", value=True), next_step=passed)
     gate.default_choice(failed)
-    Chain([champion, validated, evaluated, gate])
-    return champion
+    Chain([validated, evaluated, gate])
+    return validated

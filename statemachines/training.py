@@ -1,4 +1,5 @@
-"""Training: preprocess the model's data, train the built-in XGBoost, create the SageMaker model, register it.
+"""Training: preprocess the model's data, find the champion, skip a run with no new data, train the
+built-in XGBoost, create the SageMaker model (a serial pipeline: feature model, then XGBoost), register it.
 
 The SageMaker jobs are the SDK's generic `Task` with explicit Parameters: the SDK's `ProcessingStep`/
 `TrainingStep` fix instance types, hyperparameters and paths at render time, and here they come from
@@ -9,12 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from stepfunctions.steps import Chain, Task
+from stepfunctions.steps import Chain, Choice, ChoiceRule, LambdaStep, Succeed, Task
 from stepfunctions.steps.states import State
 
+from statemachines.coordination import release_then
+from statemachines.endings import notify, then
+from statemachines.evaluation import find_champion
 from statemachines.tasks import (
     API_TIMEOUT_SECONDS,
     JOB_TIMEOUT_SECONDS,
+    LAMBDA_TIMEOUT_SECONDS,
+    LAMBDA_TRANSIENT,
     SAGEMAKER_TRANSIENT,
     failing_to,
     job_name,
@@ -38,11 +44,22 @@ def _s3_input(name: str, uri: dict[str, str] | str, local_path: str) -> dict[str
     return {"InputName": name, "S3Input": source}
 
 
+# Preprocess's output folders and the RunPaths field each is uploaded to.
+PREPROCESS_OUTPUTS = {
+    "train": "train",
+    "validation": "validation",
+    "test": "test",
+    "test-raw": "test_raw",
+    "schema": "schema_folder",
+    "encoder": "encoder",
+}
+
+
 def _s3_output(name: str) -> dict[str, Any]:
     return {
         "OutputName": name,
         "S3Output": {
-            "S3Uri.$": f"$.paths.{name}",
+            "S3Uri.$": f"$.paths.{PREPROCESS_OUTPUTS[name]}",
             "LocalPath": f"/opt/ml/processing/output/{name}",
             "S3UploadMode": "EndOfJob",
         },
@@ -83,7 +100,7 @@ def preprocess() -> Task:
             ],
             "ProcessingOutputConfig": {
                 "KmsKeyId": "${DataKeyArn}",
-                "Outputs": [_s3_output("train"), _s3_output("validation"), _s3_output("test")],
+                "Outputs": [_s3_output(name) for name in PREPROCESS_OUTPUTS],
             },
             "ProcessingResources": {
                 "ClusterConfig": {
@@ -127,6 +144,26 @@ def train() -> Task:
     )
 
 
+# The deployed model is a serial inference pipeline (sagemaker_jobs/INPUT_CONTRACT.md): SageMaker's
+# scikit-learn image (the processing image, which also serves) runs the feature model Preprocess wrote
+# (code/inference.py: raw rows in, features out), then the built-in XGBoost container scores them.
+FEATURES_CONTAINER = {
+    "ContainerHostname": "features",
+    "Image": "${SklearnImageUri}",
+    "ModelDataUrl.$": "$.paths.encoder_model",
+    "Environment": {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    },
+}
+XGBOOST_CONTAINER = {
+    "ContainerHostname": "xgboost",
+    "Image": "${XGBoostImageUri}",
+    "ModelDataUrl.$": "$.training.ModelArtifacts",
+}
+
+
 def create_model() -> Task:
     return Task(
         "CreateModel",
@@ -137,10 +174,8 @@ def create_model() -> Task:
             # The training job's name is unique per attempt; the model takes it.
             "ModelName.$": "$.training.TrainingJobName",
             "ExecutionRoleArn": "${SageMakerRoleArn}",
-            "PrimaryContainer": {
-                "Image": "${XGBoostImageUri}",
-                "ModelDataUrl.$": "$.training.ModelArtifacts",
-            },
+            "Containers": [FEATURES_CONTAINER, XGBOOST_CONTAINER],
+            "InferenceExecutionConfig": {"Mode": "Serial"},
         },
     )
 
@@ -159,15 +194,75 @@ def register() -> Task:
             "triggers.$": "$.claim.triggers",
             "endpoint_instance_type.$": "$.config.instances.endpoint_instance_type",
             "transform_instance_type.$": "$.config.instances.transform_instance_type",
+            "fingerprint.$": "$.data_check.fingerprint",
+            "schema_uri.$": "$.paths.schema_document",
+            "row_splits_uri.$": "$.paths.row_splits",
         },
         "$.registry",
     )
 
 
+def check_new_data() -> LambdaStep:
+    """EvaluateModelFunction compares this run's training data and configuration with the champion's."""
+    step = LambdaStep(
+        "CheckNewData",
+        timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
+        result_path="$.data_check",
+        parameters={
+            "FunctionName": "${EvaluateModelFunctionArn}",
+            "Payload": {
+                "action": "check_new_data",
+                "schema_uri.$": "$.paths.schema_document",
+                "champion_model_data_url.$": "$.champion.model_data_url",
+                "hyperparameters.$": "$.config.hyperparameters",
+                "preprocess_arguments.$": "$.preprocess_arguments",
+                "retrain_unchanged.$": "$.config.retrain_unchanged",
+                "run_id.$": "$.run_id",
+                "correlation_id.$": "$.correlation_id",
+            },
+        },
+    )
+    step.add_retry(retry(LAMBDA_TRANSIENT, 2, 4, 120))
+    return select(
+        step,
+        {
+            "new_data.$": "$.Payload.new_data",
+            "fingerprint.$": "$.Payload.fingerprint",
+            "champion_fingerprint.$": "$.Payload.champion_fingerprint",
+            "rows.$": "$.Payload.rows",
+            "note.$": "$.Payload.note",
+        },
+    )
+
+
+def no_new_data_end() -> State:
+    """The champion was trained on exactly these rows and settings: nothing trained, nothing rolled out, the trigger
+    consumed, the model released, and a notice that says what started the run and what to upload."""
+    done = Succeed("NoNewData")
+    release = release_then("ReleaseAfterNoNewData", "no new data", done)
+    notice, publish = notify(
+        "NoNewData",
+        "no new data",
+        {
+            "headline.$": "States.Format('{} ended without training: {} (started by {} {})', "
+            "$.run_id, $.data_check.note, $.trigger.kind, $.trigger.source)",
+            "trigger.$": "$.trigger",
+            "data_check.$": "$.data_check",
+            "upload_to.$": "$.data.s3_uri",
+            "what_to_do": "The champion was trained on exactly these rows. Upload new or corrected rows "
+            "(CSV files with the same columns) under upload_to; each upload starts a run.",
+            "champion.$": "$.champion",
+        },
+    )
+    then(publish, release)
+    return notice
+
+
 def training(then_step: State, on_error: State) -> Task:
-    """Preprocess -> Train -> CreateModel -> RegisterModel -> `then_step`; any error goes to `on_error`."""
+    """Preprocess -> FindChampion -> CheckNewData -> HasNewData (no: NoNewData) -> Train -> CreateModel
+    -> RegisterModel -> `then_step`; any error goes to `on_error`."""
+    prepared = select(preprocess(), {"ProcessingJobName.$": "$.ProcessingJobName"})
     steps = [
-        select(preprocess(), {"ProcessingJobName.$": "$.ProcessingJobName"}),
         select(
             train(),
             {
@@ -178,10 +273,16 @@ def training(then_step: State, on_error: State) -> Task:
         ),
         select(create_model(), {"ModelArn.$": "$.ModelArn"}),
     ]
-    for step in steps:
+    for step in [prepared, *steps]:
         step.add_retry(retry(SAGEMAKER_TRANSIENT, 10, 4, 120))
         failing_to(step, on_error)
+    champion = failing_to(find_champion(), on_error)
+    checked = failing_to(check_new_data(), on_error)
+    has_new_data = Choice("HasNewData")
+    has_new_data.add_choice(ChoiceRule.BooleanEquals(variable="$.data_check.new_data", value=False), no_new_data_end())
+    has_new_data.default_choice(steps[0])
+    Chain([prepared, champion, checked, has_new_data])
     registered = register()
     failing_to(registered, on_error)
     Chain([*steps, registered, then_step])
-    return steps[0]
+    return prepared

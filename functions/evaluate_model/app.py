@@ -1,4 +1,5 @@
-"""The state machine's Evaluate step: both models' metrics on the same test split and the quality gate."""
+"""The state machine's Evaluate step (both models' metrics on the same test split and the quality gate)
+and its CheckNewData step (is this run's training data the champion's?)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from retrainer import composition, settings
-from retrainer.services.evaluation import evaluate, parse_request
+from retrainer.services.evaluation import handle
 from retrainer.tracing import LazyTracer
 
 logger = Logger()
@@ -20,6 +21,6 @@ tracer = LazyTracer()  # the X-Ray SDK loads at the first call, not at import
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = settings.load(settings.EvaluateModelSettings)
     objects = composition.s3_objects()
-    result = evaluate(parse_request(event), objects, max_rows=config.max_rows, writer=objects)
-    logger.info("model evaluated: " + result.verdict, extra=result.model_dump())
-    return result.model_dump()
+    result = handle(event, objects, max_rows=config.max_rows)
+    logger.info("evaluated: " + str(result.get("verdict") or result.get("note")), extra=result)
+    return result

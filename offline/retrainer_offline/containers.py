@@ -17,6 +17,8 @@ Nothing here talks to AWS: the runtime downloads inputs before and uploads outpu
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import sys
@@ -192,32 +194,47 @@ def apply_filter(expression: str, row: list[str]) -> list[str]:
 
 
 def transform(job_dir: Path) -> None:
-    from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_model_server
+    """Each input file's records (CSV rows parsed with `csv`: quoted commas stay in their cell), filtered,
+    sent to the model as one request (a serial pipeline model takes raw rows), joined and assembled."""
+    from retrainer_offline.serving import ModelLoadError, UnknownImageError
+    from retrainer_offline.sklearn_container import load_model
 
     spec: dict[str, Any] = json.loads((job_dir / "transform.json").read_text())
-    model_file = job_dir / "model" / "model.tar.gz"
+    containers = spec["containers"]
+    files = {c["ModelDataUrl"]: job_dir / "model" / str(i) / "model.tar.gz" for i, c in enumerate(containers)}
     try:
-        server = load_model_server(
-            spec["image"], spec["model_data_url"], spec["environment"], lambda _: model_file.read_bytes(), batch=True
-        )
+        server = load_model(containers, lambda url: files[url].read_bytes(), True, job_dir / OPT_ML / "model")
     except (UnknownImageError, ModelLoadError) as exc:
         raise JobFailed(f"ClientError: {exc}") from exc
     separator = "\n" if spec["assemble"] == "Line" else ""
     for key, relative in spec["inputs"]:
         text = (job_dir / "input" / relative).read_text(encoding="utf-8")
-        records = [line for line in text.splitlines() if line.strip()] if spec["split"] == "Line" else [text]
-        rows = [record.split(",") for record in records]
-        try:
-            scores = server.predict_rows([apply_filter(spec["input_filter"], row) for row in rows]) if rows else []
-        except ValueError as exc:
-            raise JobFailed(f"ClientError: {spec['source_bucket_uri']}{key}: {exc}") from exc
-        lines = []
-        for row, score in zip(rows, scores, strict=True):
-            joined = [*row, repr(score)] if spec["join"] == "Input" else [repr(score)]
-            lines.append(",".join(apply_filter(spec["output_filter"], joined)))
+        lines = _transform_records(spec, server, text, f"{spec['source_bucket_uri']}{key}")
         target = job_dir / "output" / f"{relative}.out"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(separator.join(lines) + separator, encoding="utf-8")
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    return buffer.getvalue()
+
+
+def _transform_records(spec: dict[str, Any], server: Any, text: str, where: str) -> list[str]:
+    records = [line for line in text.splitlines() if line.strip()] if spec["split"] == "Line" else [text]
+    rows = [next(csv.reader([record]), []) for record in records]
+    if not rows:
+        return []
+    payload = "".join(_csv_line(apply_filter(spec["input_filter"], row)) + "\n" for row in rows)
+    status, output, _ = server.invoke(payload.encode(), spec["content_type"], spec["accept"])
+    if status != 200:
+        raise JobFailed(f"ClientError: {where}: the model answered {status}: {output.decode(errors='replace')[:300]}")
+    scores = [line for line in output.decode().splitlines() if line.strip()]
+    if len(scores) != len(rows):
+        raise JobFailed(f"ClientError: {where}: {len(rows)} records in, {len(scores)} predictions out")
+    joined = ([*row, score] if spec["join"] == "Input" else [score] for row, score in zip(rows, scores, strict=True))
+    return [_csv_line(apply_filter(spec["output_filter"], cells)) for cells in joined]
 
 
 WORK: dict[str, Callable[[Path], None]] = {"training": train, "transform": transform}

@@ -64,7 +64,8 @@ from moto.sagemakerruntime import responses as runtime_responses
 
 from retrainer_offline.core import clock
 from retrainer_offline.core.background import BackgroundThreads
-from retrainer_offline.serving import ModelLoadError, UnknownImageError, load_model_server, s3_reader
+from retrainer_offline.serving import ModelLoadError, UnknownImageError, s3_reader
+from retrainer_offline.sklearn_container import load_model, model_containers
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up
 UPDATE_SECONDS = 120.0  # emulated time to provision a new fleet
@@ -84,6 +85,7 @@ class Variant:
     instance_type: str
     instance_count: int
     container: dict[str, Any] | None  # None: the model did not exist when the fleet was deployed
+    containers: tuple[dict[str, Any], ...] = ()  # every container, in order (a serial inference pipeline)
 
 
 @dataclass(frozen=True)
@@ -479,12 +481,7 @@ class EndpointsPatch:
         if container is None:
             return 500, f"model {variant.model_name} was not found when the variant was deployed".encode(), "text/plain"
         try:
-            server = load_model_server(
-                container.get("Image", ""),
-                container.get("ModelDataUrl", ""),
-                container.get("Environment", {}),
-                s3_reader(self.client("s3", region)),
-            )
+            server = load_model(list(variant.containers or (container,)), s3_reader(self.client("s3", region)))
         except (UnknownImageError, ModelLoadError) as exc:
             return 500, str(exc).encode(), "text/plain"
         return server.invoke(body, content_type, accept)
@@ -599,8 +596,10 @@ def _fleet(backend: Any, endpoint: Any, config: Any = None) -> Fleet:
     for spec in config.production_variants:
         model = backend._models.get(spec.get("ModelName", ""))
         container = None
+        containers: tuple[dict[str, Any], ...] = ()
         if model is not None:
-            container = dict(model.primary_container or (model.containers[0] if model.containers else {}))
+            containers = tuple(model_containers(model))
+            container = dict(containers[0]) if containers else {}
         weight = spec.get("InitialVariantWeight")
         variants.append(
             Variant(
@@ -610,6 +609,7 @@ def _fleet(backend: Any, endpoint: Any, config: Any = None) -> Fleet:
                 instance_type=spec.get("InstanceType", ""),
                 instance_count=int(spec.get("InitialInstanceCount") or 1),
                 container=container,
+                containers=containers,
             )
         )
     return Fleet(config.endpoint_config_name, tuple(variants), dict(config.data_capture_config or {}))

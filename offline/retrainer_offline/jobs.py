@@ -61,6 +61,7 @@ from retrainer_offline.containers import (
 )
 from retrainer_offline.core.background import BackgroundThreads
 from retrainer_offline.serving import is_xgboost_image
+from retrainer_offline.sklearn_container import model_containers as _model_containers
 
 __all__ = ["HYPERPARAMETERS", "JobFailed", "apply_filter", "validate_hyperparameters"]
 
@@ -468,12 +469,13 @@ def _final_metrics(log: str) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------- transform
 def run_transform(job: Any, job_dir: Path, backend: Any) -> None:
-    model = backend.describe_model(job.model_name)
-    container = model.primary_container or {}
+    """The model's containers (one, or a serial pipeline that takes raw rows) with their artifacts in the
+    job's folder, and the input objects; then the job's process scores them (containers.transform)."""
     s3 = _s3()
-    model_data_url = container.get("ModelDataUrl", "")
-    if is_xgboost_image(container.get("Image", "")):
-        model_file = job_dir / "model" / "model.tar.gz"
+    model_containers = _model_containers(backend.describe_model(job.model_name))
+    for index, container in enumerate(model_containers):
+        model_data_url = container.get("ModelDataUrl", "")
+        model_file = job_dir / "model" / str(index) / "model.tar.gz"
         model_file.parent.mkdir(parents=True, exist_ok=True)
         model_bucket, model_key = _split(model_data_url)
         try:
@@ -493,9 +495,12 @@ def run_transform(job: Any, job_dir: Path, backend: Any) -> None:
         path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     processing = job.data_processing or {}
     spec = {
-        "image": container.get("Image", ""),
-        "model_data_url": model_data_url,
-        "environment": container.get("Environment", {}),
+        "containers": [
+            {key: c.get(key) or default for key, default in (("Image", ""), ("ModelDataUrl", ""), ("Environment", {}))}
+            for c in model_containers
+        ],
+        "content_type": job.transform_input.get("ContentType", "text/csv"),
+        "accept": (job.transform_output or {}).get("Accept", "text/csv"),
         "split": job.transform_input.get("SplitType", "None"),
         "input_filter": processing.get("InputFilter", "$"),
         "output_filter": processing.get("OutputFilter", "$"),

@@ -49,6 +49,12 @@ def gain_over(metric: str, challenger: float, champion: float) -> float:
     return champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
 
 
+# The first model's gate (no champion to beat): AUC 0.7, where a model is useful but far from perfect.
+# The old 0.9 refused ordinary first models (a churn model at AUC 0.85 was never deployed); 0.5 is a
+# constant model, and 0.7 is the usual "acceptable discrimination" bound (Hosmer & Lemeshow, Applied
+# Logistic Regression, 2013, ch. 5.2.4). Later models must also match the champion on the same rows.
+DEFAULT_THRESHOLD = 0.7
+
 InstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 
 
@@ -72,7 +78,7 @@ RolloutStrategy = Literal["weights", "blue_green"]
 
 
 class CanaryAlarms(_Strict):
-    """Thresholds of the two CloudWatch alarms the pipeline creates for each challenger variant.
+    """Thresholds of the three CloudWatch alarms the pipeline creates for each challenger variant.
 
     Both read SageMaker's per-variant endpoint metrics (namespace AWS/SageMaker, dimensions
     EndpointName + VariantName) over 1-minute periods; missing data (no traffic) is not breaching.
@@ -80,6 +86,12 @@ class CanaryAlarms(_Strict):
 
     max_5xx_errors: int = Field(
         default=1, ge=1, description="Invocation5XXErrors (Sum) in one minute at which the canary rolls back."
+    )
+    max_4xx_errors: int = Field(
+        default=5,
+        ge=1,
+        description="Invocation4XXErrors (Sum) in one minute at which the canary rolls back: a model that refuses "
+        "its clients' requests (a client's occasional malformed request alone does not).",
     )
     max_model_latency_ms: float = Field(
         default=500.0, gt=0, description="ModelLatency (Average, milliseconds) above which a minute breaches."
@@ -216,8 +228,34 @@ class PipelineConfig(_Strict):
         description="Label value counted as the positive class when the target is not already 0/1.",
     )
     drop_columns: tuple[str, ...] = Field(default=(), description="Columns removed before training.")
+    id_column: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A column that identifies a row: never a feature, it keys the row's train/validation/test split.",
+    )
+    max_missing_share: float = Field(
+        default=0.5, gt=0, le=1, description="A feature column missing in more of its rows than this fails Preprocess."
+    )
+    max_text_share: float = Field(
+        default=0.01, ge=0, lt=1, description="Text cells a numeric column may hold (read as missing) before it fails."
+    )
+    max_categories: int = Field(
+        default=100, ge=2, le=10000, description="Distinct values a text column may have before it fails."
+    )
+    allow_schema_change: bool = Field(
+        default=False,
+        description="Let the gate pass a challenger that removes a champion column or changes its type "
+        "(its clients must change their requests).",
+    )
+    retrain_unchanged: bool = Field(
+        default=False,
+        description="Train and roll out even when the champion was trained on the same rows with the same "
+        "settings (to rerun a rollout); by default such a run ends NoNewData.",
+    )
     metric: Metric = Field(default="auc", description="Metric the quality gate compares.")
-    threshold: float = Field(default=0.9, description="Minimum (maximum for logloss) metric value.")
+    threshold: float = Field(
+        default=DEFAULT_THRESHOLD, description="Minimum (maximum for logloss) metric value (see DEFAULT_THRESHOLD)."
+    )
     min_gain_over_champion: float = Field(
         default=-0.005,
         ge=-1.0,
@@ -244,6 +282,8 @@ class PipelineConfig(_Strict):
     def _target_not_dropped(self) -> PipelineConfig:
         if self.target_column in self.drop_columns:
             raise ValueError(f"target column {self.target_column!r} is also listed in drop_columns")
+        if self.id_column is not None and self.id_column == self.target_column:
+            raise ValueError(f"id_column {self.id_column!r} is the target column")
         return self
 
 
@@ -261,6 +301,12 @@ class ModelOverrides(_Strict):
     target_column: str | None = None
     positive_label: str | None = None
     drop_columns: tuple[str, ...] | None = None
+    id_column: str | None = None
+    max_missing_share: float | None = None
+    max_text_share: float | None = None
+    max_categories: int | None = None
+    allow_schema_change: bool | None = None
+    retrain_unchanged: bool | None = None
     metric: Metric | None = None
     threshold: float | None = None
     hyperparameters: dict[str, str | int | float] | None = None

@@ -182,8 +182,11 @@ class EndpointState:
 
 @dataclass(frozen=True)
 class ModelArtifact:
+    """A model's first container (its identity in the registry) and, for a serial pipeline, every container."""
+
     image: str
     model_data_url: str
+    containers: tuple[dict[str, Any], ...] = ()
 
 
 class Endpoints(Protocol):

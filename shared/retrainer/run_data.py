@@ -92,6 +92,39 @@ class RunPaths(_Strict):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def test_raw(self) -> str:
+        """The test rows as a client sends them (label first): what the pipeline model's transforms score."""
+        return f"{self.preprocessed}/test-raw/"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def schema_folder(self) -> str:
+        """`schema.json` (the model's input schema, fingerprint included) and `row-splits.csv`."""
+        return f"{self.preprocessed}/schema/"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def encoder(self) -> str:
+        return f"{self.preprocessed}/encoder/"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def encoder_model(self) -> str:
+        """The feature model (the serial pipeline's first container): code/inference.py, encoder.json, schema.json."""
+        return f"{self.preprocessed}/encoder/model.tar.gz"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def schema_document(self) -> str:
+        return f"{self.preprocessed}/schema/schema.json"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def row_splits(self) -> str:
+        return f"{self.preprocessed}/schema/row-splits.csv"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def champion_transform_output(self) -> str:
         """The champion's batch transform of the same test split (champion/challenger evaluation)."""
         return f"{self.transform_output}-champion"
@@ -101,6 +134,22 @@ class RunPaths(_Strict):
     def evaluation_report(self) -> str:
         """Both models' metrics and the gate's decision, as JSON (the registry's ModelQuality statistics)."""
         return f"{self.transform_output}-report.json"
+
+
+FEATURE_MODEL = "/encoder/model.tar.gz"
+
+
+TRAINING_RECORD = "training.json"
+
+
+def champion_data_files(feature_model_url: str) -> tuple[str, str, str] | None:
+    """A deployed model's schema.json, row-splits.csv and training record (CheckNewData's), beside its
+    feature model in its run's folder (RunPaths: `{preprocessed}/encoder/model.tar.gz`,
+    `{preprocessed}/schema/...`). None for a model without one (from before the input contract)."""
+    if not feature_model_url.endswith(FEATURE_MODEL):
+        return None
+    schema = feature_model_url.removesuffix(FEATURE_MODEL) + "/schema"
+    return f"{schema}/schema.json", f"{schema}/row-splits.csv", f"{schema}/{TRAINING_RECORD}"
 
 
 class ConsumedTrigger(_Strict):
@@ -219,4 +268,9 @@ class RetrainingRequest(_Strict):
             arguments += ["--drop-columns", ",".join(self.config.drop_columns)]
         if self.config.positive_label is not None:
             arguments += ["--positive-label", self.config.positive_label]
+        if self.config.id_column is not None:
+            arguments += ["--id-column", self.config.id_column]
+        config = self.config
+        arguments += ["--max-missing-share", str(config.max_missing_share), "--max-text-share"]
+        arguments += [str(config.max_text_share), "--max-categories", str(config.max_categories)]
         return arguments

@@ -5,6 +5,8 @@ The gate arithmetic on fakes is in tests/unit/test_evaluation.py.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 import pytest
@@ -96,3 +98,28 @@ def test_the_evaluation_report_is_written_for_the_registry(stack: Stack, context
     key = report.split("/", 3)[3]
     written = json.loads(stack.s3.get_object(Bucket=stack.artifacts_bucket, Key=key)["Body"].read())
     assert written["metrics"] == result["metrics"] and written["verdict"] == result["verdict"]
+
+
+def test_check_new_data_sample_reads_the_schemas_and_records_the_run(stack: Stack, context: FakeContext) -> None:
+    # Given the champion's run recorded the same data fingerprint and settings as this run's
+    event = load_event("evaluate_model_check_new_data.json")
+    schema = {"fingerprint": "sha256:abc", "rows": {"train": 70, "validation": 20, "test": 10}, "columns": []}
+    digest_source = {"hyperparameters": event["hyperparameters"], "preprocess_arguments": event["preprocess_arguments"]}
+    digest = hashlib.sha256(json.dumps(digest_source, sort_keys=True).encode()).hexdigest()
+    for run in ("churn-5d41402abc4b", "churn-9b71d224bd62"):
+        key = f"runs/churn/{run}/preprocessed/schema/schema.json"
+        stack.s3.put_object(Bucket=stack.artifacts_bucket, Key=key, Body=json.dumps(schema))
+    champion_record = {"fingerprint": "sha256:abc", "config_digest": digest}
+    stack.s3.put_object(
+        Bucket=stack.artifacts_bucket,
+        Key="runs/churn/churn-9b71d224bd62/preprocessed/schema/training.json",
+        Body=json.dumps(champion_record),
+    )
+    # When the CheckNewData step runs with the sample payload
+    result = app.lambda_handler(event, context)
+    # Then there is nothing new to learn, and this run's record is written for the runs after it
+    assert result["new_data"] is False and result["rows"] == {"train": 70, "validation": 20, "test": 10}
+    written = stack.s3.get_object(
+        Bucket=stack.artifacts_bucket, Key="runs/churn/churn-5d41402abc4b/preprocessed/schema/training.json"
+    )
+    assert json.loads(written["Body"].read()) == champion_record

@@ -40,10 +40,12 @@ def test_sample_upload_starts_one_run_on_the_whole_model_folder(stack: Stack, co
     assert request["data"]["s3_uri"] == f"s3://{stack.data_bucket}/incoming/churn/"
     assert request["endpoint_name"] == "retrainer-churn"
     assert request["config"]["target_column"] == "label"
-    assert request["config"]["metric"] == "auc" and request["config"]["threshold"] == 0.9
+    assert request["config"]["metric"] == "auc" and request["config"]["threshold"] == 0.7
     assert request["config"]["hyperparameters"]["num_round"] == "100"
     assert request["correlation_id"] == SAMPLE["id"]
-    assert request["preprocess_arguments"][-2:] == ["--target-column", "label"]
+    arguments = request["preprocess_arguments"]
+    assert arguments[arguments.index("--target-column") + 1] == "label"
+    assert arguments[arguments.index("--max-categories") + 1] == "100"
     # And the trigger is recorded, pending until the run claims it, and the run holds the model's lock
     items = {item["sk"]["S"]: item for item in stack.ledger()}
     trigger = items[f"trigger#{result['run_id'].removeprefix('churn-')}"]

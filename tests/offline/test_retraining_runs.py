@@ -41,10 +41,12 @@ FIRST_DEPLOYMENT = [
     "ClaimTriggers",
     "Settled",
     "Preprocess",
+    "FindChampion",
+    "CheckNewData",
+    "HasNewData",
     "Train",
     "CreateModel",
     "RegisterModel",
-    "FindChampion",
     "Validate",
     "Evaluate",
     "QualityGate",
@@ -106,12 +108,29 @@ def test_second_upload_retrains_on_the_whole_folder_and_updates_the_endpoint(
     assert after["EndpointConfigName"] != before["EndpointConfigName"]
 
 
-def test_drift_alarm_event_on_the_bus_retrains_the_model(runtime: OfflineRuntime) -> None:
+def test_a_drift_alarm_on_the_champions_data_ends_no_new_data_without_training(
+    runtime: OfflineRuntime, notifications: Notifications
+) -> None:
+    # Given the champion trained on every file of the folder, with the model's current configuration
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    notifications.drain()
+    # When a drift alarm starts a run on the same files
     runtime.put_event(drift_alarm_event("retrainer", "cancer"))
     report = runtime.follow(runtime.next_execution())
-    assert report.status == "SUCCEEDED"
     request = json.loads(runtime.client("stepfunctions").describe_execution(executionArn=report.arn)["input"])
     assert request["trigger"]["kind"] == "drift_alarm"
+    # Then it succeeds as NoNewData: nothing trained, registered or rolled out, the model released
+    assert report.status == "SUCCEEDED"
+    assert _states(report)[-4:] == ["NoticeNoNewData", "NotifyNoNewData", "ReleaseAfterNoNewData", "NoNewData"]
+    assert not {"Train", "CreateModel", "RegisterModel", "Validate"} & set(_states(report))
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
+    assert after["EndpointConfigName"] == before["EndpointConfigName"]
+    # And the trigger is consumed, and the notice says what triggered the run and what to upload
+    assert report.output["claim"]["consumed"] == 1
+    [message] = [m for m in notifications.drain() if m["MessageAttributes"]["outcome"]["Value"] == "no new data"]
+    notice = json.loads(message["Message"])
+    assert "drift_alarm" in notice["headline"] and "upload new or corrected rows" in notice["headline"]
+    assert notice["upload_to"].endswith("/incoming/cancer/") and notice["data_check"]["new_data"] is False
 
 
 def test_gate_failure_ends_quality_gate_failed_notifies_and_creates_no_endpoint(
@@ -153,8 +172,11 @@ def test_evaluate_lambda_error_is_caught_by_its_error_name(
     before = runtime.client("sagemaker").describe_endpoint(EndpointName="retrainer-cancer")
     notifications.drain()
     function = runtime.stack.functions["EvaluateModelFunction"].function_name
+    runtime.upload("cancer", "part-4.csv", dataset.parts[1])
+    execution = runtime.next_execution()
+    _wait_for_state(runtime, execution, "Train", timeout=300)  # the same function checked the data before
     runtime.lambda_registry.inject_error(function, "EvaluationDataError", "no .out files under s3://x")
-    report = _run(runtime, "cancer", "part-4.csv", dataset.parts[1])
+    report = runtime.follow(execution)
     assert report.status == "FAILED" and report.error == "RetrainingFailed"
     [evaluate] = [s for s in report.states if s.name == "Evaluate"]
     assert evaluate.failed is not None and evaluate.failed.startswith("EvaluationDataError")

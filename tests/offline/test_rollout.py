@@ -7,6 +7,7 @@ the bus) while a client invokes the endpoint continuously, and checks what produ
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -62,7 +63,8 @@ def _entered(report: ExecutionReport, name: str) -> list[datetime]:
 
 
 def _configure(runtime: OfflineRuntime, model_config: dict[str, Any], **changes: Any) -> None:
-    runtime.put_model_config(MODEL, {**model_config, "rollout": ROLLOUT, **changes})
+    # These runs retrain on the champion's rows to exercise the rollout: without retrain_unchanged they end NoNewData.
+    runtime.put_model_config(MODEL, {**model_config, "rollout": ROLLOUT, "retrain_unchanged": True, **changes})
 
 
 def _outcomes(notifications: Notifications) -> list[tuple[str, dict[str, Any]]]:
@@ -362,3 +364,43 @@ def test_a_failed_challenger_transform_fails_the_run_before_the_endpoint_is_touc
     assert package["ModelApprovalStatus"] == "Rejected"
     [(outcome, notice)] = _outcomes(notifications)
     assert outcome == "failed" and "Validate" in notice["failure"]
+
+
+def _raw_rows(frame: Any) -> list[str]:
+    """What a client sends: the uploaded columns minus the target and the id, headerless CSV, as uploaded."""
+    from retrainer_offline.sample_data import churn as datasets
+
+    features = frame.drop(columns=[datasets.TARGET, datasets.ID_COLUMN])
+    return [line for line in features.to_csv(index=False, header=False).splitlines() if line]
+
+
+def test_a_new_category_rolls_out_through_the_canary_without_a_failed_request(
+    runtime: OfflineRuntime, notifications: Notifications
+) -> None:
+    from retrainer_offline.sample_data import churn as datasets
+
+    # Given a churn model (text categories, Yes/No, blank cells) deployed from a first upload
+    model, endpoint = "churn", "retrainer-churn"
+    runtime.put_model_config(model, {**datasets.MODEL_CONFIG, "rollout": ROLLOUT})
+    first = datasets.table(900, seed=21)
+    runtime.upload(model, "part-1.csv", first.to_csv(index=False).encode())
+    assert runtime.follow(runtime.next_execution()).status == "SUCCEEDED"
+    # When an upload brings a payment method the champion never saw, while a client sends raw rows
+    # (that category included) all through the canary
+    second = datasets.table(600, seed=22, new_category="crypto", id_start=900)
+    rows = _raw_rows(first.head(40)) + [row for row in _raw_rows(second) if "crypto" in row][:40]
+    with Traffic(endpoint, rows) as traffic:
+        runtime.upload(model, "part-2.csv", second.to_csv(index=False).encode())
+        report = runtime.follow(runtime.next_execution())
+    # Then the challenger went live through every canary step and no request failed
+    assert report.status == "SUCCEEDED", report
+    assert _states(report).count("ShiftWeights") == 2 and "Promote" in _states(report)
+    served = Counter(r.variant for r in traffic.requests)
+    assert served[report.name] > 0 and len(traffic.requests) > 100
+    assert traffic.failures == []
+    # And the champion was scored on test rows it never trained on
+    assert report.final_state["evaluation"]["test_rows_seen"] == {"challenger": 0, "champion": 0, "note": ""}
+    print(
+        f"\nfigures: {len(traffic.requests)} raw-row requests during the rollout, {len(traffic.failures)} failed; "
+        f"test rows seen by the champion: {report.final_state['evaluation']['test_rows_seen']['champion']}"
+    )

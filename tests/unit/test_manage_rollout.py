@@ -134,7 +134,7 @@ def test_registering_twice_for_one_run_keeps_one_version(world: World) -> None:
 
 # ---------------------------------------------------------------- canary guards
 def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(world: World) -> None:
-    # Given a challenger variant; When its guards are prepared; Then its two alarms use the documented thresholds
+    # Given a challenger variant; When its guards are prepared; Then its three alarms use the documented thresholds
     result = world.run(
         {
             "action": "prepare_rollout",
@@ -145,14 +145,22 @@ def test_challenger_alarms_watch_its_variant_with_the_documented_thresholds(worl
             "alarms": {"max_5xx_errors": 1, "max_model_latency_ms": 500, "latency_periods": 2},
         }
     )
-    errors, latency = world.alarms.put_specs
+    errors, latency, refusals = world.alarms.put_specs
     assert (
         result["alarm_names"]
-        == [errors.name, latency.name]
+        == [errors.name, latency.name, refusals.name]
         == [
             f"retrainer-rollout-{CHALLENGER}-5xx",
             f"retrainer-rollout-{CHALLENGER}-latency",
+            f"retrainer-rollout-{CHALLENGER}-4xx",
         ]
+    )
+    # And a challenger that refuses its clients' requests (4XX) is rolled back too
+    assert (refusals.metric_name, refusals.statistic, refusals.threshold, refusals.dimensions) == (
+        "Invocation4XXErrors",
+        "Sum",
+        5.0,
+        {"EndpointName": ENDPOINT, "VariantName": CHALLENGER},
     )
     assert (errors.metric_name, errors.statistic, errors.threshold, errors.comparison) == (
         "Invocation5XXErrors",
@@ -324,7 +332,11 @@ def test_promotion_approves_scales_and_retires_the_champion(world: World) -> Non
     # The live config is never deleted; the champion's model goes (its artifact stays in the registry)
     assert f"{CHALLENGER}-live" not in result["deleted_configs"]
     assert ("delete_model", f"{CHAMPION}-train-1a2b3c4d") in world.endpoints.calls
-    assert world.alarms.deleted == [f"retrainer-rollout-{CHAMPION}-5xx", f"retrainer-rollout-{CHAMPION}-latency"]
+    assert world.alarms.deleted == [
+        f"retrainer-rollout-{CHAMPION}-5xx",
+        f"retrainer-rollout-{CHAMPION}-latency",
+        f"retrainer-rollout-{CHAMPION}-4xx",
+    ]
 
 
 # ---------------------------------------------------------------- the handler

@@ -102,7 +102,7 @@ def test_challenger_and_champion_score_the_same_split_side_by_side() -> None:
     assert validate["Type"] == "Parallel" and len(validate["Branches"]) == 2
     challenger, champion = STATES["ScoreChallenger"], STATES["ScoreChampion"]
     for score in (challenger, champion):
-        assert score["Parameters"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"] == "$.paths.test"
+        assert score["Parameters"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"] == "$.paths.test_raw"
     assert challenger["Parameters"]["ModelName.$"] == "$.training.TrainingJobName"
     assert champion["Parameters"]["ModelName.$"] == "$.champion.model_name"
     # And a champion that cannot score does not fail the run
@@ -129,10 +129,62 @@ def test_flow_ends_in_notification_for_each_outcome() -> None:
 
 
 def test_every_end_passes_through_a_release_of_the_model() -> None:
-    # Given every end state; Then only the four release steps lead there
+    # Given every end state; Then only the five release steps lead there
     ends = {name for name, body in STATES.items() if body["Type"] in {"Succeed", "Fail"}}
     into_ends = {name for name in STATES if successors(name) & ends}
-    assert into_ends == {"ReleaseAfterGate", "ReleaseAfterFailure", "ReleaseAfterDeploy", "ReleaseAfterRollback"}
+    assert into_ends == {
+        "ReleaseAfterGate",
+        "ReleaseAfterFailure",
+        "ReleaseAfterDeploy",
+        "ReleaseAfterRollback",
+        "ReleaseAfterNoNewData",
+    }
+
+
+def test_a_run_without_new_data_ends_no_new_data_before_training() -> None:
+    # Given the states after Preprocess
+    # Then the champion is found and the data compared before any training
+    assert STATES["Preprocess"]["Next"] == "FindChampion"
+    assert STATES["FindChampion"]["Next"] == "CheckNewData"
+    assert STATES["CheckNewData"]["Parameters"]["Payload"]["action"] == "check_new_data"
+    assert STATES["CheckNewData"]["Next"] == "HasNewData"
+    choice = STATES["HasNewData"]
+    assert choice["Default"] == "Train"
+    assert choice["Choices"] == [
+        {"Variable": "$.data_check.new_data", "BooleanEquals": False, "Next": "NoticeNoNewData"}
+    ]
+    # And that end is a success of its own: notified with what triggered it and where to upload, released
+    notice = STATES["NoticeNoNewData"]["Parameters"]
+    assert notice["outcome"] == "no new data"
+    assert {"trigger.$", "upload_to.$", "what_to_do", "data_check.$"} <= set(notice)
+    assert STATES["NotifyNoNewData"]["Next"] == "ReleaseAfterNoNewData"
+    assert STATES["ReleaseAfterNoNewData"]["Next"] == "NoNewData"
+    assert STATES["NoNewData"]["Type"] == "Succeed"
+
+
+def test_the_model_is_a_serial_pipeline_of_the_feature_model_and_xgboost() -> None:
+    # Given CreateModel
+    parameters = STATES["CreateModel"]["Parameters"]
+    # Then it runs Preprocess's feature model in the scikit-learn image, then XGBoost, serially
+    features, xgboost = parameters["Containers"]
+    assert features["Image"] == "${SklearnImageUri}" and features["ModelDataUrl.$"] == "$.paths.encoder_model"
+    assert features["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert features["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    assert xgboost["Image"] == "${XGBoostImageUri}" and xgboost["ModelDataUrl.$"] == "$.training.ModelArtifacts"
+    assert parameters["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert "PrimaryContainer" not in parameters
+    # And Preprocess uploads the folders the model and the gate read
+    outputs = {
+        o["OutputName"]: o["S3Output"]["S3Uri.$"]
+        for o in STATES["Preprocess"]["Parameters"]["ProcessingOutputConfig"]["Outputs"]
+    }
+    assert outputs["test-raw"] == "$.paths.test_raw" and outputs["encoder"] == "$.paths.encoder"
+    assert outputs["schema"] == "$.paths.schema_folder"
+    # And the registry version carries the data's fingerprint, schema and row splits
+    registered = STATES["RegisterModel"]["Parameters"]
+    assert registered["fingerprint.$"] == "$.data_check.fingerprint"
+    assert registered["schema_uri.$"] == "$.paths.schema_document"
+    assert registered["row_splits_uri.$"] == "$.paths.row_splits"
 
 
 def test_a_run_starts_by_waiting_for_a_quiet_window_and_claiming_its_triggers() -> None:
@@ -263,6 +315,7 @@ def test_retry_policies_of_the_jobs_and_rollout_steps() -> None:
 # Every Choice: its rules as (variable, operator, value, next), and its default. A changed condition fails here.
 CHOICES = {
     "Settled": ([("$.claim.settled", "BooleanEquals", True, "Preprocess")], "Debounce"),
+    "HasNewData": ([("$.data_check.new_data", "BooleanEquals", False, "NoticeNoNewData")], "Train"),
     "HasChampion": ([("$.champion.exists", "BooleanEquals", True, "ScoreChampion")], "NoChampionToScore"),
     "QualityGate": ([("$.evaluation.passed", "BooleanEquals", True, "PlanRollout")], "RejectAtGate"),
     "ChooseRollout": (

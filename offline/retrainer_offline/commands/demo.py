@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 import time
@@ -62,6 +63,7 @@ class Demo:
         first = self.upload_and_follow(runtime, "part-1.csv", self.data.parts[0], "1: first upload")
         self.expect(first, "SUCCEEDED", None)
         self.predict(runtime)
+        self.show_raw_requests(runtime)
         if len(self.data.parts) > 1:
             with self.traffic(runtime) as traffic:
                 second = self.upload_and_follow(runtime, "part-2.csv", self.data.parts[1], "2: second upload")
@@ -78,7 +80,8 @@ class Demo:
         self.show_untouched(traffic)
 
         self.say("\n== run 4: drift alarm again; the challenger's container answers 500 (injected)")
-        runtime.put_model_config(MODEL, config)
+        # The champion's rows and settings again: without retrain_unchanged the run would end NoNewData.
+        runtime.put_model_config(MODEL, {**config, "retrain_unchanged": True})
         endpoint = f"{runtime.stack_name}-{MODEL}"
         with self.traffic(runtime) as traffic:
             runtime.put_event(drift_alarm_event(runtime.stack_name, MODEL))
@@ -209,6 +212,31 @@ class Demo:
             correct += predicted == label
             self.say(f"   p(malignant)={score:.3f} -> {predicted}  actual {label}  variant {variant}")
         self.say(f"   {correct}/{HOLDOUT_ROWS} correct; served by {dict(served)}")
+
+    def show_raw_requests(self, runtime: OfflineRuntime) -> None:
+        """Raw rows in (README "Calling the endpoint"): a JSON record by column name, and a CSV row with a
+        blank cell; the deployed serial pipeline encodes both, a missing value is no error."""
+        endpoint = f"{runtime.stack_name}-{MODEL}"
+        names = [c for c in self.data.columns if c not in ("id", "diagnosis")]
+        values = self.data.holdout_features[0].split(",")
+        record = dict(zip(names, values, strict=True))
+        blank = ",".join(["", *values[1:]])
+        smr = runtime.client("sagemaker-runtime")
+        self.say("\n== raw rows in: what a client sends is a row of the upload, by name or in file order")
+        requests = [
+            ("application/json", json.dumps(record), f'{{"{names[0]}": "{values[0]}", … {len(names)} columns}}'),
+            ("text/csv", blank, f"{blank[:40]}… ({names[0]} left blank)"),
+        ]
+        for content_type, body, shown in requests:
+            try:
+                answer = smr.invoke_endpoint(
+                    EndpointName=endpoint, ContentType=content_type, Accept="application/json", Body=body
+                )
+            except Exception as exc:
+                self.summary.problems.append(f"a raw {content_type} request failed: {exc}")
+                self.say(f"   {content_type} request failed: {exc}")
+                continue
+            self.say(f"   {content_type} {shown}\n     -> {answer['Body'].read().decode().strip()}")
 
     def check_first_auc(self, first: ExecutionReport) -> None:
         auc = first.final_state.get("evaluation", {}).get("metrics", {}).get("auc")

@@ -63,8 +63,20 @@ class SageMakerEndpoints:
             if _not_found(exc):
                 return None
             raise
-        container: Any = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-        return ModelArtifact(image=container.get("Image", ""), model_data_url=container.get("ModelDataUrl", ""))
+        containers: list[Any] = (
+            [model["PrimaryContainer"]] if model.get("PrimaryContainer") else model.get("Containers", [])
+        )
+        first: Any = containers[0] if containers else {}
+        return ModelArtifact(
+            image=first.get("Image", ""),
+            model_data_url=first.get("ModelDataUrl", ""),
+            containers=tuple(
+                {key: c[key] for key in ("ContainerHostname", "Image", "ModelDataUrl", "Environment") if key in c}
+                for c in containers
+            )
+            if len(containers) > 1
+            else (),
+        )
 
     def config_variants(self, config_name: str) -> list[VariantSpec] | None:
         if not config_name:
@@ -190,10 +202,12 @@ class SageMakerModelRegistry:
         instance_types: tuple[str, str],
     ) -> ModelVersion:
         realtime, transform = instance_types
+        serial = len(artifact.containers) > 1  # the serial pipeline takes raw rows as CSV or JSON records
         inference: Any = {
-            "Containers": [{"Image": artifact.image, "ModelDataUrl": artifact.model_data_url}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
+            "Containers": list(artifact.containers)
+            or [{"Image": artifact.image, "ModelDataUrl": artifact.model_data_url}],
+            "SupportedContentTypes": ["text/csv", "application/json"] if serial else ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv", "application/json"] if serial else ["text/csv"],
             "SupportedRealtimeInferenceInstanceTypes": [realtime],
             "SupportedTransformInstanceTypes": [transform],
         }

@@ -1,15 +1,23 @@
-"""evaluate_model: both models' metrics on the same test split, and the quality gate.
+"""evaluate_model: both models' metrics on the same test split, and the quality gate; before
+training, whether the run has new data at all.
 
 The challenger (the model this run trained) must pass the absolute threshold and, when a model is
 serving (the champion), beat it on the same held-out rows by at least `min_gain_over_champion`
-(default -0.005: not worse by more than 0.005). A champion that cannot score the new split (its
-transform failed, e.g. the columns changed) is reported and the gate falls back to the threshold alone.
+(default -0.005: not worse by more than 0.005), and keep the champion's clients working: a champion
+column removed or its type changed rejects it unless the model's configuration sets
+`allow_schema_change`. The report says how many of the test rows each model was trained on (0 when
+both runs split rows the same way: Preprocess keys each row's split by a stable hash). A champion
+that cannot score the new split is reported and the gate falls back to the threshold alone.
+
+`check_new_data` (the CheckNewData state, after Preprocess): a run whose training-data fingerprint
+(schema.json) and training configuration equal the champion's trains nothing and ends NoNewData.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +25,7 @@ from retrainer.classification_metrics import classification_metrics
 from retrainer.errors import EvaluationDataError
 from retrainer.pipeline_config import LOWER_IS_BETTER, Metric, gain_over, passes_gate
 from retrainer.ports import ObjectReader, ObjectWriter
+from retrainer.run_data import TRAINING_RECORD, champion_data_files
 
 
 class ChampionScoring(BaseModel):
@@ -40,8 +49,20 @@ class EvaluationRequest(BaseModel):
     min_gain_over_champion: float = -0.005
     champion: ChampionScoring = Field(default_factory=ChampionScoring)
     report_uri: str = Field(default="", pattern=r"^(s3://[^/]+/.+)?$")
+    schema_uri: str = Field(default="", description="This run's schema.json (empty: no schema gate).")
+    row_splits_uri: str = Field(default="", description="This run's row-splits.csv (empty: rows seen unknown).")
+    champion_model_data_url: str = Field(default="", description="The champion's feature model artifact.")
+    allow_schema_change: bool = False
     run_id: str = ""
     correlation_id: str = ""
+
+
+class TestRowsSeen(BaseModel):
+    """How many of this run's test rows each model was trained on (train or validation split)."""
+
+    challenger: int | None = None
+    champion: int | None = None
+    note: str = ""
 
 
 class ModelScore(BaseModel):
@@ -61,15 +82,160 @@ class EvaluationResult(BaseModel):
     champion_note: str = ""
     gain: float | None = Field(default=None, description="Challenger minus champion (reversed for logloss).")
     min_gain: float = -0.005
+    schema_changes: list[str] = Field(default_factory=list, description="Champion columns removed or retyped.")
+    schema_change_allowed: bool = False
+    test_rows_seen: TestRowsSeen = Field(default_factory=TestRowsSeen)
     verdict: str = ""
 
 
-def parse_request(event: Any) -> EvaluationRequest:
+class DataCheckRequest(BaseModel):
+    """CheckNewData: this run's schema.json against the champion's (the feature model's folder)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["check_new_data"]
+    schema_uri: str = Field(pattern=r"^s3://[^/]+/.+")
+    champion_model_data_url: str = ""
+    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    preprocess_arguments: list[str] = Field(default_factory=list)
+    retrain_unchanged: bool = False
+    run_id: str = ""
+    correlation_id: str = ""
+
+
+class DataCheck(BaseModel):
+    new_data: bool
+    fingerprint: str = Field(description="The training data's (schema.json).")
+    champion_fingerprint: str = ""
+    config_digest: str = Field(default="", description="sha256 of what shapes the model besides the data.")
+    rows: dict[str, int] = Field(default_factory=dict)
+    note: str
+
+
+def parse_request(event: Any) -> EvaluationRequest | DataCheckRequest:
     """The state machine's payload; a malformed one is an EvaluationDataError the ASL catches."""
     try:
+        if isinstance(event, dict) and event.get("action") == "check_new_data":
+            return DataCheckRequest.model_validate(event)
         return EvaluationRequest.model_validate(event)
     except ValidationError as exc:
         raise EvaluationDataError(f"invalid evaluation request: {exc.errors()[0]['msg']}") from exc
+
+
+class Objects(ObjectReader, ObjectWriter, Protocol):
+    """The artifacts bucket: read transforms, schemas and row splits; write the report."""
+
+
+def handle(event: Any, objects: Objects, max_rows: int) -> dict[str, Any]:
+    """The function's one entry: the data check or the evaluation, by the payload's shape."""
+    request = parse_request(event)
+    if isinstance(request, DataCheckRequest):
+        return check_new_data(request, objects).model_dump()
+    return evaluate(request, objects, max_rows, writer=objects).model_dump()
+
+
+def _read_json(uri: str, reader: ObjectReader) -> dict[str, Any]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        document = json.loads("\n".join(reader.read_lines(bucket, key)))
+    except (ValueError, KeyError) as exc:
+        raise EvaluationDataError(f"{uri} is not a JSON document: {exc}") from exc
+    if not isinstance(document, dict):
+        raise EvaluationDataError(f"{uri} is not a JSON object")
+    return document
+
+
+def _champion_schema(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
+    files = champion_data_files(model_data_url)
+    if files is None:
+        return None
+    try:
+        return _read_json(files[0], reader)
+    except Exception:  # a champion without a readable schema is compared on metrics alone
+        return None
+
+
+def check_new_data(request: DataCheckRequest, objects: Objects) -> DataCheck:
+    """Is there anything to learn? Not when the champion was trained on exactly these rows with exactly
+    this configuration (hyperparameters and data rules): the run would rebuild the same model. The
+    run's record (data fingerprint, configuration digest) is written beside its schema for later runs."""
+    schema = _read_json(request.schema_uri, objects)
+    fingerprint = str(schema.get("fingerprint", ""))
+    rows = {k: int(v) for k, v in dict(schema.get("rows", {})).items()}
+    settings = {"hyperparameters": request.hyperparameters, "preprocess_arguments": request.preprocess_arguments}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    record = {"fingerprint": fingerprint, "config_digest": digest}
+    bucket, _, key = request.schema_uri.removeprefix("s3://").rpartition("/")[0].partition("/")
+    objects.put(bucket, f"{key}/{TRAINING_RECORD}", json.dumps(record).encode())
+    found = DataCheck(new_data=True, fingerprint=fingerprint, config_digest=digest, rows=rows, note="")
+    champion = _champion_record(request.champion_model_data_url, objects)
+    if champion is None:
+        found.note = "no champion with a recorded training fingerprint: the data is new to the endpoint"
+        return found
+    found.champion_fingerprint = str(champion.get("fingerprint", ""))
+    if fingerprint and record == {k: champion.get(k) for k in record}:
+        if request.retrain_unchanged:
+            found.note = "the champion's data and settings; retraining because retrain_unchanged is set"
+            return found
+        found.new_data = False
+        found.note = (
+            f"the champion was trained on these {sum(rows.values())} rows (fingerprint {fingerprint[:12]}) with "
+            "the same configuration: nothing new to learn; upload new or corrected rows to retrain"
+        )
+    elif fingerprint == found.champion_fingerprint:
+        found.note = "the champion's data, a new configuration: retraining"
+    else:
+        found.note = f"new data: fingerprint {fingerprint[:12]} (the champion's {found.champion_fingerprint[:12]})"
+    return found
+
+
+def _champion_record(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
+    files = champion_data_files(model_data_url)
+    if files is None:
+        return None
+    try:
+        return _read_json(files[2], reader)
+    except Exception:  # a champion from before the training record: its data counts as different
+        return None
+
+
+def schema_changes(champion: dict[str, Any], challenger: dict[str, Any]) -> list[str]:
+    """What would break the champion's clients: a column they send that is gone, or read as another type."""
+    theirs = {c["name"]: c.get("type", "") for c in challenger.get("columns", [])}
+    changes = []
+    for column in champion.get("columns", []):
+        name, kind = column["name"], column.get("type", "")
+        if name not in theirs:
+            changes.append(f"column {name!r} removed")
+        elif theirs[name] != kind:
+            changes.append(f"column {name!r} changed from {kind} to {theirs[name]}")
+    return changes
+
+
+def _row_splits(uri: str, reader: ObjectReader) -> dict[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    pairs = (line.split(",", 1) for line in reader.read_lines(bucket, key)[1:] if line.strip())
+    return {pair[0]: pair[1].strip() for pair in pairs if len(pair) == 2}
+
+
+def count_test_rows_seen(request: EvaluationRequest, reader: ObjectReader) -> TestRowsSeen:
+    """|a model's train and validation keys ∩ this run's test keys|, for the challenger and the champion."""
+    if not request.row_splits_uri:
+        return TestRowsSeen(note="this run wrote no row splits")
+    ours = _row_splits(request.row_splits_uri, reader)
+    test = {key for key, split in ours.items() if split == "test"}
+    seen = TestRowsSeen(challenger=sum(1 for key, split in ours.items() if split != "test" and key in test))
+    files = champion_data_files(request.champion_model_data_url)
+    if files is None:
+        seen.note = "no champion with recorded row splits"
+        return seen
+    try:
+        theirs = _row_splits(files[1], reader)
+    except Exception:  # an older champion without row splits is reported, not fatal
+        seen.note = "the champion's row splits could not be read"
+        return seen
+    seen.champion = sum(1 for key, split in theirs.items() if split != "test" and key in test)
+    return seen
 
 
 def _split_uri(uri: str) -> tuple[str, str]:
@@ -125,24 +291,44 @@ def evaluate(
     champion_value = champion.metrics[metric] if champion else None
     gain = round(gain_over(metric, value, champion_value), 6) if champion_value is not None else None
     beats_champion = gain is None or gain >= request.min_gain_over_champion
+    changes = _schema_changes(request, reader)
+    compatible = not changes or request.allow_schema_change
+    verdict = _verdict(metric, value, request.threshold, above_threshold, champion_value, gain, request, note)
+    if changes:
+        verdict += "; breaks the champion's clients: " + ", ".join(changes)
+        verdict += (
+            " (allowed by allow_schema_change)"
+            if request.allow_schema_change
+            else " (FAILED: set allow_schema_change to accept)"
+        )
     result = EvaluationResult(
         metrics=challenger.metrics,
         metric=metric,
         value=value,
         threshold=request.threshold,
-        passed=above_threshold and beats_champion,
+        passed=above_threshold and beats_champion and compatible,
         rows=challenger.rows,
         champion=champion,
         champion_value=champion_value,
         champion_note=note,
         gain=gain,
         min_gain=request.min_gain_over_champion,
-        verdict=_verdict(metric, value, request.threshold, above_threshold, champion_value, gain, request, note),
+        schema_changes=changes,
+        schema_change_allowed=request.allow_schema_change,
+        test_rows_seen=count_test_rows_seen(request, reader),
+        verdict=verdict,
     )
     if writer is not None and request.report_uri:
         bucket, key = request.report_uri.removeprefix("s3://").split("/", 1)
         writer.put(bucket, key, json.dumps({"run_id": request.run_id, **result.model_dump()}, indent=2).encode())
     return result
+
+
+def _schema_changes(request: EvaluationRequest, reader: ObjectReader) -> list[str]:
+    if not request.schema_uri or not request.champion_model_data_url:
+        return []
+    champion = _champion_schema(request.champion_model_data_url, reader)
+    return schema_changes(champion, _read_json(request.schema_uri, reader)) if champion else []
 
 
 def _champion_score(

@@ -124,6 +124,9 @@ class RegisterModel(RolloutRequest):
     triggers: list[Any] = Field(default_factory=list)
     endpoint_instance_type: str
     transform_instance_type: str
+    fingerprint: str = Field(default="", description="The training data's fingerprint (schema.json).")
+    schema_uri: str = ""
+    row_splits_uri: str = ""
 
 
 def register_model(request: RegisterModel, adapters: RolloutAdapters) -> dict[str, Any]:
@@ -153,6 +156,9 @@ def register_model(request: RegisterModel, adapters: RolloutAdapters) -> dict[st
                 "training_data": request.data,
                 "sagemaker_model": request.sagemaker_model,
                 "triggers": _trigger_sources(request.triggers),
+                "fingerprint": request.fingerprint,
+                "schema_uri": request.schema_uri,
+                "row_splits_uri": request.row_splits_uri,
             },
             (request.endpoint_instance_type, request.transform_instance_type),
         )

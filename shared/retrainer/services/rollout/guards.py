@@ -1,6 +1,7 @@
 """The canary's guards: the challenger variant's CloudWatch alarms, and whether one fired.
 
-- `prepare_rollout`: the challenger's alarms (5XX errors, model latency) and the blue/green DeploymentConfig;
+- `prepare_rollout`: the challenger's alarms (5XX errors, 4XX errors, model latency) and the blue/green
+  DeploymentConfig;
 - `check_alarms`: did a challenger alarm fire during this bake (now, or since the bake began)?
 """
 
@@ -28,12 +29,12 @@ class PrepareRollout(RolloutRequest):
 
 
 def alarm_names(prefix: str, variant: str) -> list[str]:
-    return [f"{prefix}{variant}-5xx", f"{prefix}{variant}-latency"]
+    return [f"{prefix}{variant}-5xx", f"{prefix}{variant}-latency", f"{prefix}{variant}-4xx"]
 
 
 def prepare_rollout(request: PrepareRollout, adapters: RolloutAdapters) -> dict[str, Any]:
     """The challenger variant's alarms (documented in the README), and the blue/green DeploymentConfig."""
-    errors, latency = alarm_names(request.alarm_prefix, request.variant_name)
+    errors, latency, refusals = alarm_names(request.alarm_prefix, request.variant_name)
     dimensions = {"EndpointName": request.endpoint_name, "VariantName": request.variant_name}
     thresholds = request.alarms
     adapters.alarms.put(
@@ -60,9 +61,20 @@ def prepare_rollout(request: PrepareRollout, adapters: RolloutAdapters) -> dict[
                 comparison="GreaterThanThreshold",
                 periods=thresholds.latency_periods,
             ),
+            AlarmSpec(
+                name=refusals,
+                description=f"retrainer canary guard: {thresholds.max_4xx_errors}+ 4XX errors in a minute "
+                f"from challenger {request.variant_name} (requests it refuses) roll it back",
+                metric_name="Invocation4XXErrors",
+                statistic="Sum",
+                dimensions=dimensions,
+                threshold=float(thresholds.max_4xx_errors),
+                comparison="GreaterThanOrEqualToThreshold",
+                periods=1,
+            ),
         ]
     )
-    names = [errors, latency]
+    names = [errors, latency, refusals]
     return {"alarm_names": names, "deployment_config": request.blue_green.deployment_config(names)}
 
 
