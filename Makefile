@@ -10,6 +10,7 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
 ASL := statemachines/retraining.asl.json
+MONITORING_ASL := statemachines/monitoring.asl.json
 # checkov pins its own boto3/botocore, which conflict with the project's: it lives in a venv of its own.
 SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
@@ -24,7 +25,7 @@ help:
 	@echo "make demo     the whole retraining flow offline (no AWS account, no Docker)"
 	@echo "make serve    the stack offline behind a local AWS endpoint (PORT=4566 CLOCK_SCALE=0.001)"
 	@echo "make bench    performance figures"
-	@echo "make render   re-render $(ASL) from statemachines/retraining_workflow.py"
+	@echo "make render   re-render $(ASL) and $(MONITORING_ASL) from statemachines/*_workflow.py"
 	@echo "make invoke FUNCTION=StartRetrainingFunction EVENT=events/s3_object_created.json"
 
 venv: $(STAMP)
@@ -50,13 +51,16 @@ typecheck: venv
 
 render: venv
 	$(BIN)/python -m statemachines.retraining_workflow --output $(ASL)
+	$(BIN)/python -m statemachines.monitoring_workflow --output $(MONITORING_ASL)
 
 check-render: venv
 	$(BIN)/python -m statemachines.retraining_workflow --check $(ASL)
+	$(BIN)/python -m statemachines.monitoring_workflow --check $(MONITORING_ASL)
 
 validate: venv check-render
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint $(ASL)
+	$(BIN)/statelint $(MONITORING_ASL)
 
 unit: venv
 	$(BIN)/pytest
