@@ -256,6 +256,7 @@ CHOICES = {
     "Settled": ([("$.claim.settled", "BooleanEquals", True, "Preprocess")], "Debounce"),
     "HasChampion": ([("$.champion.exists", "BooleanEquals", True, "ScoreChampion")], "NoChampionToScore"),
     "QualityGate": ([("$.evaluation.passed", "BooleanEquals", True, "PlanRollout")], "RejectAtGate"),
+    "MonitoringOn": ([("$.monitoring.enabled", "BooleanEquals", True, "Baseline")], "NoticeDeployed"),
     "ChooseRollout": (
         [
             ("$.champion.exists", "BooleanEquals", False, "CreateFirstConfig"),
