@@ -105,11 +105,18 @@ def test_job_code_publishes_the_monitoring_folder_and_its_entry_point_runs(tmp_p
         (tmp_path / "code" / name).write_bytes(body)
     data = tmp_path / "input"
     data.mkdir()
+    out_args = ["--output-dir", str(tmp_path / "out"), "--drop-columns", "label"]
     (data / "part.csv").write_text("age,plan,label\n30,gold,1\n41,basic,0\n52,gold,1\n")
     # When the baseline command runs from there, as the Baseline state starts it
     done = subprocess.run(
-        [sys.executable, str(tmp_path / "code/monitoring/__main__.py"), "baseline", "--input-dir", str(data)]
-        + ["--output-dir", str(tmp_path / "out"), "--drop-columns", "label"],
+        [
+            sys.executable,
+            str(tmp_path / "code/monitoring/__main__.py"),
+            "baseline",
+            "--input-dir",
+            str(data),
+            *out_args,
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -401,7 +408,7 @@ def test_the_monitoring_state_machine_is_deployed_with_every_substitution() -> N
         pass
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
     props = template["Resources"]["MonitoringStateMachine"]["Properties"]
     assert props["DefinitionUri"] == "statemachines/monitoring.asl.json"
     text = (ROOT / "statemachines/monitoring.asl.json").read_text()
