@@ -35,6 +35,7 @@ from retrainer_offline import (
     faults,
     jobs,
     lambdas,
+    scheduler,
     stepfunctions,
     transport,
 )
@@ -102,6 +103,7 @@ class OfflineRuntime:
         self.endpoints: Any = None
         self.faults: Any = None
         self._alarms: alarms.AlarmEvaluator | None = None
+        self.scheduler: scheduler.SchedulerImitation | None = None
         self._seen_executions: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -143,6 +145,8 @@ class OfflineRuntime:
         self._install(self.endpoints)
         self._install(eventbridge.install(self.lambda_registry))
         self._alarms = alarms.install()
+        self.scheduler = scheduler.install()  # EventBridge Scheduler schedules fire (scheduler.py)
+        self._install(self.scheduler)
         self._install(self._alarms)
         started = time.perf_counter()
         self.stack = deploy.deploy(
