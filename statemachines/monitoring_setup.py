@@ -31,8 +31,11 @@ MONITORING_ARN = "arn:${Partition}:lambda:${Region}:${AccountId}:function:${Moni
 BASELINE_ENTRYPOINT = ["python3", "/opt/ml/processing/input/code/monitoring/__main__.py"]
 
 
-def monitoring_step(state_id: str, action: str, payload: dict[str, Any], result_path: str) -> Task:
-    """A MonitoringFunction action; the function's answer lands at `result_path` as it is."""
+def monitoring_step(
+    state_id: str, action: str, payload: dict[str, Any], result_path: str, correlation: str = "$.correlation_id"
+) -> Task:
+    """A MonitoringFunction action; the function's answer lands at `result_path` as it is. The correlation id
+    is the run's (retraining) or the execution's name (a scheduled monitoring run)."""
     step = Task(
         state_id,
         resource=MONITORING_ARN,
@@ -41,7 +44,7 @@ def monitoring_step(state_id: str, action: str, payload: dict[str, Any], result_
         parameters={
             "action": action,
             "model_name.$": "$.model_name",
-            "correlation_id.$": "$.correlation_id",
+            "correlation_id.$": correlation,
             **payload,
         },
     )

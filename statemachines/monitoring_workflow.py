@@ -37,13 +37,15 @@ SUBSTITUTIONS = (
     "AccountId",
 )
 ANALYSIS_ENTRYPOINT = ["python3", "/opt/ml/processing/input/code/monitoring/__main__.py"]
-EXECUTION_TIMEOUT_SECONDS = 3 * 3600
+# A run is one job (MaxRuntimeInSeconds 1 h, plus any wait for capacity) and three Lambda calls.
+EXECUTION_TIMEOUT_SECONDS = 6 * 3600
 COMMENT = (
     "retrainer monitoring: one scheduled data-quality run of a promoted model (captured requests of the window "
     "against its baseline, Model Monitor's formats), metrics to CloudWatch, violations to the retraining trigger. "
     "Rendered by statemachines/monitoring_workflow.py; do not edit by hand."
 )
 
+EXECUTION = "$$.Execution.Name"  # the correlation id of a scheduled run
 RUN_FIELDS = {
     "endpoint_name.$": "$.endpoint_name",
     "schedule_name.$": "$.schedule_name",
@@ -108,12 +110,14 @@ def build() -> Graph:
     failed = Fail("MonitoringFailed", error="MonitoringFailed", cause="A monitoring step failed; see the execution.")
 
     publish = monitoring_step(
-        "Publish", "publish", {**RUN_FIELDS, "exit_message.$": "$.analysis.ExitMessage"}, "$.published"
+        "Publish", "publish", {**RUN_FIELDS, "exit_message.$": "$.analysis.ExitMessage"}, "$.published", EXECUTION
     )
     publish.add_catch(Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.failure"))
     publish.next(monitored)
 
-    judge = monitoring_step("JudgeFailure", "publish", {**RUN_FIELDS, "failure.$": "$.failure"}, "$.published")
+    judge = monitoring_step(
+        "JudgeFailure", "publish", {**RUN_FIELDS, "failure.$": "$.failure"}, "$.published", EXECUTION
+    )
     judge.add_catch(Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.judge_failure"))
     judge.next(no_data)
 
@@ -139,6 +143,7 @@ def build() -> Graph:
             "instance_type.$": "$.instance_type",
         },
         "$.window",
+        EXECUTION,
     )
     plan.add_catch(Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.failure"))
     plan.next(captured)
