@@ -9,7 +9,8 @@ What it reproduces (EventBridge Scheduler User Guide, "Schedule types on EventBr
   (ScheduleExpressionTimezone other than UTC is not emulated);
 - `at(yyyy-mm-ddThh:mm:ss)`: one invocation at that time, then the schedule is deleted when
   ActionAfterCompletion is DELETE;
-- a DISABLED schedule, or one outside StartDate/EndDate, does not fire;
+- a DISABLED schedule, or one outside StartDate/EndDate, does not fire; offline only, an invocation due while
+  the schedule's previous execution still runs waits for it (see `_still_running`);
 - the templated target Step Functions StartExecution (the target ARN is the state machine's) starts an
   execution with the target's Input; a Lambda function ARN is invoked asynchronously with it; the context
   attributes `<aws.scheduler.schedule-arn>`, `<aws.scheduler.scheduled-time>`, `<aws.scheduler.execution-id>`
@@ -152,6 +153,7 @@ class SchedulerImitation:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._due: dict[str, datetime] = {}  # schedule ARN -> next invocation, in emulated time
+        self._last_execution: dict[str, str] = {}  # schedule ARN -> the execution it started last
         self.fired: list[dict[str, Any]] = []  # what each invocation started (tests, demo)
         self.now = datetime.now(UTC)  # emulated time: starts at the wall clock, advances by the scaled ticks
         self._thread = threading.Thread(target=self._loop, daemon=True, name="eventbridge-scheduler-schedules")
@@ -167,7 +169,7 @@ class SchedulerImitation:
                     self._invoke(schedule)
 
     def _is_due(self, schedule: Any) -> bool:
-        if schedule.state != "ENABLED" or not _within_dates(schedule, self.now):
+        if schedule.state != "ENABLED" or not _within_dates(schedule, self.now) or self._still_running(schedule):
             return False
         if schedule.arn not in self._due:
             first = next_invocation(schedule.schedule_expression, self.now)
@@ -182,6 +184,18 @@ class SchedulerImitation:
         else:
             self._due[schedule.arn] = max(following, self.now)
         return True
+
+    def _still_running(self, schedule: Any) -> bool:
+        """Offline only: an invocation due while the execution this schedule started last is still running
+        waits for it to end. At 1/1000 an hour is 3.6 s, shorter than one analysis job; on AWS an hourly
+        run takes minutes of its hour, so the runs never pile up either."""
+        execution = self._last_execution.get(schedule.arn)
+        if execution is None:
+            return False
+        status = boto3.client("stepfunctions", region_name=_region(schedule)).describe_execution(
+            executionArn=execution
+        )["status"]
+        return bool(status == "RUNNING")
 
     def fire(self, name: str, group: str = "default") -> dict[str, Any]:
         """Invoke one schedule now, as its next invocation would (tests and the demo)."""
@@ -199,6 +213,7 @@ class SchedulerImitation:
                 stateMachineArn=arn, name=f"{schedule.name[:40]}-{uuid.uuid4().hex[:12]}", input=payload
             )
             record["execution_arn"] = started["executionArn"]
+            self._last_execution[schedule.arn] = started["executionArn"]
         elif ":lambda:" in arn:
             boto3.client("lambda", region_name=_region(schedule)).invoke(
                 FunctionName=arn, InvocationType="Event", Payload=payload.encode()

@@ -10,6 +10,7 @@ which features drifted, by how much, and where the report is. A window without t
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -38,7 +39,10 @@ class PublishResults(MonitoringRequest):
     failure: dict[str, Any] = Field(default_factory=dict, description="The analysis job's Catch: Error, Cause.")
 
 
-def publish(request: PublishResults, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
+def publish(
+    request: PublishResults, stack: MonitoringStack, adapters: MonitoringAdapters, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
     if request.failure:
         cause = str(request.failure.get("Cause", ""))
         if NO_DATA in cause:
@@ -46,7 +50,7 @@ def publish(request: PublishResults, stack: MonitoringStack, adapters: Monitorin
             return {"outcome": "no data", "job": request.job_name}
         raise MonitoringJobFailed(f"monitoring job {request.job_name} failed: {cause[:600]}")
     metrics = layout.read_json(adapters.objects, f"{request.output_uri}cloudwatch_metrics.json")
-    published = adapters.alarms.put_metric_data(metrics if isinstance(metrics, list) else [])
+    published = adapters.alarms.put_metric_data(_stamped(metrics if isinstance(metrics, list) else [], now))
     report = layout.read_json(adapters.objects, f"{request.output_uri}constraint_violations.json")
     violations = list(report.get("violations", [])) if isinstance(report, dict) else []
     if not violations:
@@ -82,6 +86,16 @@ def publish(request: PublishResults, stack: MonitoringStack, adapters: Monitorin
     )
     logger.info("monitoring run found violations", extra={"job": request.job_name, "violations": len(violations)})
     return {"outcome": "violations", "job": request.job_name, "metrics": published, "drifted": drifted}
+
+
+def _stamped(requests: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The run's datapoints stamped when they are published (the job stamps its window's end): a drift alarm
+    (period 1 h, 1 of 1) judges the run in its current period even when the run outlasted the period."""
+    stamp = now.isoformat()
+    return [
+        {**request, "MetricData": [{**datum, "Timestamp": stamp} for datum in request.get("MetricData", [])]}
+        for request in requests
+    ]
 
 
 def drifted_features(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
