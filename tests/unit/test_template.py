@@ -89,7 +89,10 @@ def test_no_wildcard_actions_anywhere() -> None:
 def test_pass_role_names_one_role_for_the_service_that_assumes_it() -> None:
     # Given every PassRole statement: the SageMaker role (jobs, Model Monitor) and the scheduler role (schedules)
     passes = [s for _, s in policy_statements() if "iam:PassRole" in str(s["Action"])]
-    allowed = {"SageMakerExecutionRole": "sagemaker.amazonaws.com", "MonitoringSchedulerRole": "scheduler.amazonaws.com"}
+    allowed = {
+        "SageMakerExecutionRole": "sagemaker.amazonaws.com",
+        "MonitoringSchedulerRole": "scheduler.amazonaws.com",
+    }
     assert len(passes) >= 2
     for statement in passes:
         # Then each names one role of the stack, passed only to the service that role trusts
