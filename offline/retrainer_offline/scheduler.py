@@ -10,7 +10,8 @@ What it reproduces (EventBridge Scheduler User Guide, "Schedule types on EventBr
 - `at(yyyy-mm-ddThh:mm:ss)`: one invocation at that time, then the schedule is deleted when
   ActionAfterCompletion is DELETE;
 - a DISABLED schedule, or one outside StartDate/EndDate, does not fire; offline only, an invocation due while
-  the schedule's previous execution still runs waits for it (see `_still_running`);
+  the schedule's previous execution still runs, or within MIN_WALL_INTERVAL of wall time after it started,
+  waits (see `_still_running`);
 - the templated target Step Functions StartExecution (the target ARN is the state machine's) starts an
   execution with the target's Input; a Lambda function ARN is invoked asynchronously with it; the context
   attributes `<aws.scheduler.schedule-arn>`, `<aws.scheduler.scheduled-time>`, `<aws.scheduler.execution-id>`
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,7 @@ from moto.scheduler import models as scheduler_models
 from retrainer_offline import clock
 
 TICK_SECONDS = 60.0  # emulated seconds between looks at the schedules
+MIN_WALL_INTERVAL = 10.0  # offline only: wall seconds between two executions one schedule starts
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
@@ -154,6 +157,7 @@ class SchedulerImitation:
         self._lock = threading.Lock()
         self._due: dict[str, datetime] = {}  # schedule ARN -> next invocation, in emulated time
         self._last_execution: dict[str, str] = {}  # schedule ARN -> the execution it started last
+        self._last_wall: dict[str, float] = {}  # schedule ARN -> when (wall, monotonic) it started it
         self.fired: list[dict[str, Any]] = []  # what each invocation started (tests, demo)
         self.now = datetime.now(UTC)  # emulated time: starts at the wall clock, advances by the scaled ticks
         self._thread = threading.Thread(target=self._loop, daemon=True, name="eventbridge-scheduler-schedules")
@@ -187,11 +191,14 @@ class SchedulerImitation:
 
     def _still_running(self, schedule: Any) -> bool:
         """Offline only: an invocation due while the execution this schedule started last is still running
-        waits for it to end. At 1/1000 an hour is 3.6 s, shorter than one analysis job; on AWS an hourly
-        run takes minutes of its hour, so the runs never pile up either."""
+        waits for it to end, and a schedule starts at most one execution per MIN_WALL_INTERVAL of wall time.
+        At 1/1000 an hour is 3.6 s, shorter than one analysis job (whose compute is not scaled); on AWS an
+        hourly run takes minutes of its hour, so runs never pile up there either."""
         execution = self._last_execution.get(schedule.arn)
         if execution is None:
             return False
+        if time.monotonic() - self._last_wall.get(schedule.arn, 0.0) < MIN_WALL_INTERVAL:
+            return True
         status = boto3.client("stepfunctions", region_name=_region(schedule)).describe_execution(
             executionArn=execution
         )["status"]
@@ -214,6 +221,7 @@ class SchedulerImitation:
             )
             record["execution_arn"] = started["executionArn"]
             self._last_execution[schedule.arn] = started["executionArn"]
+            self._last_wall[schedule.arn] = time.monotonic()
         elif ":lambda:" in arn:
             boto3.client("lambda", region_name=_region(schedule)).invoke(
                 FunctionName=arn, InvocationType="Event", Payload=payload.encode()
