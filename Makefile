@@ -16,7 +16,7 @@ SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
 CHECKOV := $(SCAN_VENV)/bin/checkov
 
-.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo bench invoke serve clean
+.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo bench stress invoke serve clean
 
 help:
 	@echo "make test     lint, type checks, template + state machine validation, security scans, pytest"
@@ -24,7 +24,8 @@ help:
 	@echo "make audit    pip-audit of requirements.lock against the vulnerability database (needs network access)"
 	@echo "make demo     the whole retraining flow offline (no AWS account, no Docker)"
 	@echo "make serve    the stack offline behind a local AWS endpoint (PORT=4566 CLOCK_SCALE=0.001)"
-	@echo "make bench    performance figures"
+	@echo "make bench    performance figures (BENCH_ROWS=1000000 for the 1M-row comparison)"
+	@echo "make stress   the demo with two CPU-bound processes running beside it"
 	@echo "make render   re-render $(ASL) and $(MONITORING_ASL) from statemachines/*_workflow.py"
 	@echo "make invoke FUNCTION=StartRetrainingFunction EVENT=events/s3_object_created.json"
 
@@ -92,6 +93,9 @@ bench: venv
 # Any AWS client works against it with --endpoint-url http://127.0.0.1:$(PORT) (README "Your own data").
 serve: venv
 	$(BIN)/python -m retrainer_offline serve --port $(or $(PORT),4566) --clock-scale $(or $(CLOCK_SCALE),0.001)
+
+stress: venv
+	$(BIN)/python -m retrainer_offline.stress
 
 invoke: venv
 	$(BIN)/python -m retrainer_offline invoke $(FUNCTION) --event $(EVENT)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from retrainer.errors import EndpointConfigExists, InvalidModelConfig, WorkflowStartFailed
+from retrainer.errors import EndpointConfigExists, InvalidModelConfig, ProcessingJobNotFound, WorkflowStartFailed
 from retrainer.ports import (
     AlarmEvent,
     AlarmSpec,
@@ -69,12 +69,6 @@ class FakeEndpoints:
             raise EndpointConfigExists(config_name)
         self.configs[config_name] = list(variants)
         self.calls.append(("create_config", config_name))
-
-    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None:
-        self.calls.append(("set_weights", weights))
-
-    def switch_config(self, endpoint_name: str, config_name: str) -> None:
-        self.calls.append(("switch_config", config_name))
 
     def delete_config(self, config_name: str) -> bool:
         self.calls.append(("delete_config", config_name))
@@ -271,7 +265,7 @@ class FakeNotifier:
 
 @dataclass
 class FakeProcessingJobs:
-    """DescribeProcessingJob: a summary per job name (a job nobody created is an error, as on AWS)."""
+    """DescribeProcessingJob: a summary per job name (a job nobody created is ProcessingJobNotFound, as the adapter)."""
 
     jobs: dict[str, ProcessingJobSummary] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
@@ -279,7 +273,7 @@ class FakeProcessingJobs:
     def summary(self, job_name: str) -> ProcessingJobSummary:
         self.asked.append(job_name)
         if job_name not in self.jobs:
-            raise LookupError(f"Could not find processing job {job_name}")
+            raise ProcessingJobNotFound(f"DescribeProcessingJob: no processing job named {job_name!r}")
         return self.jobs[job_name]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from tests.unit.conftest import ENVIRONMENT
+from tests.samples import ENVIRONMENT
 
 
 def published(outcome: str | None = None) -> list[tuple[str, dict[str, Any]]]:

@@ -4,7 +4,10 @@
 - orchestration overhead per state type: Pass/Choice, Lambda task, request-response SageMaker
   task, and what a `.sync` job adds beyond its compute (state duration - the job's runner time);
 - a burst of 10,000 S3 events for one model through the trigger handler (events/s, warm p50/p99,
-  executions started) and each handler's cold import in a fresh interpreter.
+  executions started) and each handler's cold import in a fresh interpreter;
+- at scale (scale_bench.py): one whole retraining on `BENCH_ROWS` synthetic rows vs the same work as a
+  plain script (`overhead ratio (pipeline / plain script, <N> rows): <R>`), peak memory of each, and
+  `xgboost.train` inside the runtime's training job vs in a fresh process on the same files.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from retrainer_offline import scale_bench
 from retrainer_offline.demo import Demo
 from retrainer_offline.runtime import OfflineRuntime
 
@@ -28,9 +32,9 @@ SYNC_STATES = {
     "ScoreChallenger": ("transform", "challenger", "TransformJobName"),
 }
 LAMBDA_STATES = {"Evaluate"}
-ROLLOUT_STATES = {"RegisterModel", "FindChampion", "CheckAlarms", "Promote", "RestoreChampion"}
-REQUEST_RESPONSE_STATES = {"CreateModel", "CreateEndpoint", "StartCanary", "GoLive", "BlueGreenUpdate"}
-SDK_STATES = {"ShiftWeights"}
+ROLLOUT_STATES = {"RegisterModel", "FindChampion", "CheckAlarms", "Promote", "PlanRestore"}
+REQUEST_RESPONSE_STATES = {"CreateModel", "CreateEndpoint", "StartCanary", "GoLive", "BlueGreenUpdate", "RestoreConfig"}
+SDK_STATES = {"ShiftWeights", "RestoreWeights"}
 
 
 def _ms(values: list[float]) -> str:
@@ -265,7 +269,10 @@ def main() -> int:
     print("  orchestration overhead per state:")
     for kind, values in kinds.items():
         print(f"    {kind:<28} {_ms(values)}")
-    return code
+    at_scale = scale_bench.run()
+    for line in scale_bench.report_lines(at_scale):
+        print(line)
+    return code if at_scale["status"] == "SUCCEEDED" else 1
 
 
 if __name__ == "__main__":

@@ -9,9 +9,13 @@
   SUCCEEDED) with inputDetails/outputDetails `{"included": true}`, and error/cause (null unless the
   execution failed); `resources` holds the execution ARN. moto never emits these, so a rule on them
   (the stack's "run ended without release" rule) would never fire offline.
-- The state machine's top-level `TimeoutSeconds` counts on the scaled clock, like Wait states:
-  moto joins the execution's thread for that many wall seconds, so a 12-hour timeout could never be
-  reached offline. When it passes, the execution ends TIMED_OUT (moto's own handling).
+- The state machine's top-level `TimeoutSeconds` is a deadline on the execution's timeline
+  (`retrainer_offline.clock`): real compute counts 1:1 and waits count in emulated seconds, so machine
+  load never times a run out early, and a run that waits past its timeout ends TIMED_OUT, from the
+  thread whose wait reached the deadline, before the next state starts. (moto joins the execution's
+  thread for that many wall seconds.) The timeline ends with the execution.
+- moto's StopExecution right after StartExecution raced the execution's worker thread (`set_stop` on
+  an environment not built yet): a stop now waits until the environment exists.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.backend import execution as execution_module
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from retrainer_offline import clock
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
+_MOTO_PROGRAM_EVAL = Program.eval
+ENV_READY_SECONDS = 60.0  # a stop waits at most this long for the execution's worker to build its environment
 
 
 def _epoch_ms(value: Any) -> int | None:
@@ -84,35 +91,92 @@ def send(event: dict[str, Any]) -> None:
         rule.send_to_targets(event, transform_input=False)
 
 
-def _scaled_program_eval(self: Program, env: Environment) -> None:
-    """moto's Program.eval with the execution timeout waited on the scaled clock."""
+def _timeline_program_eval(self: Program, env: Environment) -> None:
+    """moto's Program.eval with the execution's TimeoutSeconds a deadline on its timeline.
+
+    Parallel branches and Map iterations are Programs evaluated in frames: they run as moto runs them."""
+    if env.is_frame():
+        _MOTO_PROGRAM_EVAL(self, env)
+        return
     timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
     env.next_state_name = self.start_at.start_at_name
-    finished = threading.Event()
+    key = str(env.states.context_object.context_object_data["Execution"]["Id"])
+    timeline = clock.current().timeline(key)
+    done = threading.Event()
+    decided = threading.Lock()
+    outcome = {"finished": False}
 
     def run() -> None:
         try:
             EvalComponent.eval(self, env)
         finally:
-            finished.set()
+            with decided:
+                outcome["finished"] = True
+            done.set()
 
+    def time_out() -> None:
+        with decided:
+            if not outcome["finished"]:
+                env.set_timed_out()
+        done.set()
+
+    if timeout is not None:
+        timeline.add_deadline(timeout, time_out)
     worker = threading.Thread(target=run, daemon=True)
     TMP_THREADS.append(worker)
     worker.start()
-    if timeout is None:
-        finished.wait()
-    elif not clock.current().wait_event(finished, timeout) and not finished.is_set():
-        env.set_timed_out()
+    done.wait()
+    if outcome["finished"]:
+        clock.current().end_timeline(key)
+    else:  # timed out: the worker still finishes its current state and writes ExecutionTimedOut
+        threading.Thread(target=_end_when_done, args=(worker, key), daemon=True).start()
+
+
+def _end_when_done(worker: threading.Thread, key: str) -> None:
+    worker.join()
+    clock.current().end_timeline(key)
+
+
+def _environment_ready(original_start: Any, original_environment: Any, original_stop: Any) -> tuple[Any, Any, Any]:
+    """ExecutionWorker methods that make `stop` wait for the environment `start`'s thread builds."""
+
+    def start(worker: Any) -> None:
+        worker.retrainer_env_ready = threading.Event()
+        original_start(worker)
+
+    def get_environment(worker: Any) -> Any:
+        env = original_environment(worker)
+        worker.env = env
+        ready = getattr(worker, "retrainer_env_ready", None)
+        if ready is not None:
+            ready.set()
+        return env
+
+    def stop(worker: Any, *args: Any, **kwargs: Any) -> None:
+        ready = getattr(worker, "retrainer_env_ready", None)
+        if ready is not None:
+            ready.wait(ENV_READY_SECONDS)
+        if worker.env is not None:
+            original_stop(worker, *args, **kwargs)
+
+    return start, get_environment, stop
 
 
 class ExecutionEventsPatch:
-    """Installed handle: executions send their status changes; the timeout runs on the scaled clock."""
+    """Installed handle: executions send their status changes; the timeout is a deadline on their timeline."""
 
     def __init__(self) -> None:
         communication = execution_module.BaseExecutionWorkerCommunication
         self._terminated = communication.terminated
         self._start = execution_module.Execution.start
         self._eval = Program.eval
+        worker_class = execution_worker.ExecutionWorker
+        self._worker = (worker_class.start, worker_class._get_evaluation_environment, worker_class.stop)
+        (
+            worker_class.start,
+            worker_class._get_evaluation_environment,
+            worker_class.stop,
+        ) = _environment_ready(*self._worker)
         self.sent: list[dict[str, Any]] = []
         original_terminated, original_start, patch = self._terminated, self._start, self
 
@@ -126,7 +190,7 @@ class ExecutionEventsPatch:
 
         communication.terminated = terminated
         execution_module.Execution.start = start
-        Program.eval = _scaled_program_eval
+        Program.eval = _timeline_program_eval
 
     def _emit(self, execution: Any, status: str | None = None) -> None:
         event = status_change_event(execution, status)
@@ -137,6 +201,8 @@ class ExecutionEventsPatch:
         execution_module.BaseExecutionWorkerCommunication.terminated = self._terminated
         execution_module.Execution.start = self._start
         Program.eval = self._eval
+        worker_class = execution_worker.ExecutionWorker
+        worker_class.start, worker_class._get_evaluation_environment, worker_class.stop = self._worker
 
 
 def install() -> ExecutionEventsPatch:

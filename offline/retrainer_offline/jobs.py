@@ -1,29 +1,39 @@
-"""SageMaker jobs that really run on this machine (sagemaker-contracts.md §1-§4).
+"""SageMaker jobs that really run on this machine, each in its own process (sagemaker-contracts.md §1-§4).
 
 moto creates processing, training and transform jobs already `Completed`. Here a created job is
-`InProgress` and a runner thread does the work, then sets `Completed`, `Failed` (with
-`FailureReason`) or leaves it `Stopped`; every client sees that lifecycle through Describe.
+`InProgress` and a runner thread prepares its folder, starts the job's own process and waits for it to
+exit (a process wait, no polling), then sets `Completed`, `Failed` (with `FailureReason`) or `Stopped`;
+every client sees that lifecycle through Describe, and `wait_for_end` wakes the moment a job ends.
 
-- processing (§1): inputs downloaded into a job directory standing for `/opt/ml/processing/...`,
-  the entrypoint and arguments run in a subprocess (paths under `/opt/ml` rewritten to the job
-  directory), outputs uploaded after exit 0, `ExitMessage` from `/opt/ml/output/message`;
-- training with built-in XGBoost 1.7-1 (§2-§3): CSV channels with the label first, string
-  hyperparameters validated, the training log in the container's format, `FinalMetricDataList`
-  parsed from it with the service's metric regexes, `model.tar.gz` holding `xgboost-model` at
+- processing (§1): inputs downloaded into the job folder standing for `/opt/ml/processing/...`, the
+  entrypoint and arguments run as a process (paths under `/opt/ml` rewritten to the job folder), outputs
+  uploaded after exit 0, `ExitMessage` from `/opt/ml/output/message`;
+- training with built-in XGBoost 1.7-1 (§2-§3): channels downloaded to `/opt/ml/input/data/<channel>`,
+  `hyperparameters.json`/`inputdataconfig.json` written, `retrainer_offline.containers` trains in its own
+  process; `FinalMetricDataList` parsed from its log with the service's metric regexes, `/opt/ml/output/
+  failure` as FailureReason, `model.tar.gz` holding `xgboost-model` at
   `{S3OutputPath}/{TrainingJobName}/output/model.tar.gz`;
-- batch transform (§4): SplitType Line, InputFilter / JoinSource / OutputFilter on CSV rows as
-  JSON arrays, AssembleWith Line, one `<input>.out` per input object, nothing uploaded on failure.
+- batch transform (§4): the model and input objects downloaded, `retrainer_offline.containers` scores
+  them in its own process (SplitType Line, InputFilter / JoinSource / OutputFilter on CSV rows as JSON
+  arrays, AssembleWith Line), one `<input>.out` per input object, nothing uploaded on failure.
+
+`MaxRuntimeInSeconds` is real compute time (emulated time runs 1:1 while a job computes, see clock.py):
+a job process still running then is killed and the job fails `MaxRuntimeExceeded`. StopXJob kills the
+process and the job ends `Stopped`. Nothing is ever written outside the job's folder: an object key or
+a LocalPath that would land outside it fails the job with a ClientError naming it.
 
 An image the runtime does not know fails the job with a FailureReason naming the image.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -31,37 +41,214 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import boto3
-import numpy as np
-import xgboost
 from moto.sagemaker import responses as sm_responses
 
-from retrainer_offline import job_logs
+from retrainer_offline import containers, job_logs
 from retrainer_offline.background import BackgroundThreads
-from retrainer_offline.serving import (
-    ModelLoadError,
-    UnknownImageError,
-    is_xgboost_image,
-    load_model_server,
-    s3_reader,
+from retrainer_offline.containers import (
+    HYPERPARAMETERS,
+    METRIC_NAMES,
+    PEAK_MEMORY_FILE,
+    TRAIN_SECONDS_PREFIX,
+    JobFailed,
+    apply_filter,
+    validate_hyperparameters,
 )
+from retrainer_offline.serving import is_xgboost_image
+
+__all__ = ["HYPERPARAMETERS", "JobFailed", "apply_filter", "validate_hyperparameters"]
 
 OPT_ML = "/opt/ml"
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 STDERR_TAIL = 1024
+DEFAULT_MAX_RUNTIME = 86400.0
+# Fault injection (a slow host): the job's process sleeps, then becomes the job's own command.
+SLOW_HOST = "import os, sys, time; time.sleep(float(sys.argv[1])); os.execv(sys.argv[2], sys.argv[2:])"
 
 
 # The container output of each job (what CloudWatch Logs would hold), by job name.
 JOB_LOGS: dict[str, str] = {}
 
 
-class JobFailed(Exception):
-    """The job ends Failed with this message as its FailureReason."""
+class _JobProcesses:
+    """The running job processes by job name (StopXJob kills one), and an event per job that ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, subprocess.Popen[str] | _Ticket] = {}
+        self._stopped: set[str] = set()
+        self._ended: dict[str, threading.Event] = {}
+        self._delays: dict[str, float] = {}
+
+    def delay(self, name: str, seconds: float) -> None:
+        """Fault injection: job `name`'s process sleeps `seconds` before it works (a slow host)."""
+        with self._lock:
+            self._delays[name] = seconds
+
+    def created(self, name: str) -> None:
+        with self._lock:
+            self._ended[name] = threading.Event()
+            self._stopped.discard(name)
+
+    def ended(self, name: str) -> None:
+        with self._lock:
+            event = self._ended.setdefault(name, threading.Event())
+        event.set()
+
+    def wait_for_end(self, name: str, timeout: float) -> bool:
+        with self._lock:
+            event = self._ended.setdefault(name, threading.Event())
+        return event.wait(timeout)
+
+    def run(self, name: str, command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
+        """Run the job's process to its end; (exit code, its output). Raises TimeoutExpired past `timeout`."""
+        with self._lock:
+            if name in self._stopped:
+                return -9, ""
+            if name in self._delays:
+                command = [sys.executable, "-c", SLOW_HOST, str(self._delays.pop(name)), *command]
+            process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            self._running[name] = process
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(name, None)
+        return process.returncode, output
+
+    def run_forked(self, name: str, kind: str, job_dir: Path, timeout: float) -> tuple[int, str]:
+        """Run `containers.run_job_process` as a process forked from the job-process server (numpy and XGBoost
+        already imported there: a job starts in milliseconds, not the seconds an import takes under load)."""
+        with self._lock:
+            if name in self._stopped:
+                return -9, ""
+            delay = self._delays.pop(name, 0.0)
+        server = job_server()
+        ticket = server.submit(kind, job_dir, delay)
+        with self._lock:
+            self._running[name] = ticket
+        try:
+            if not ticket.ended.wait(timeout):  # an event the server's answer sets: no polling
+                ticket.kill()
+                ticket.ended.wait()
+                raise subprocess.TimeoutExpired(f"job {name}", timeout)
+        finally:
+            with self._lock:
+                self._running.pop(name, None)
+        log = job_dir / containers.LOG_FILE
+        output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        return ticket.exit_code, output
+
+    def stop(self, name: str) -> None:
+        with self._lock:
+            self._stopped.add(name)
+            process = self._running.get(name)
+        if process is not None:
+            process.kill()
+
+
+@dataclass
+class _Ticket:
+    """One job submitted to the job-process server."""
+
+    started: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+    pid: int = 0
+    exit_code: int = 0
+
+    def kill(self) -> None:
+        self.started.wait()
+        if not self.ended.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+class JobServer:
+    """`python -m retrainer_offline.containers serve`, started once; jobs are forks of it (containers.serve)."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "retrainer_offline.containers", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._lock = threading.Lock()
+        self._tickets: dict[str, _Ticket] = {}
+        self._next = 0
+        threading.Thread(target=self._read, daemon=True, name="retrainer-job-server").start()
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def submit(self, kind: str, job_dir: Path, delay: float = 0.0) -> _Ticket:
+        ticket = _Ticket()
+        with self._lock:
+            self._next += 1
+            job_id = str(self._next)
+            self._tickets[job_id] = ticket
+            assert self._process.stdin is not None
+            self._process.stdin.write(f"{job_id}\t{kind}\t{job_dir}\t{delay}\n")
+            self._process.stdin.flush()
+        return ticket
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            what, job_id, value = line.rstrip("\n").split("\t")
+            with self._lock:
+                ticket = self._tickets[job_id] if what == "started" else self._tickets.pop(job_id)
+            if what == "started":
+                ticket.pid = int(value)
+                ticket.started.set()
+            else:
+                ticket.exit_code = int(value)
+                ticket.ended.set()
+        with self._lock:  # the server is gone: every job still waiting has failed
+            orphans, self._tickets = list(self._tickets.values()), {}
+        for ticket in orphans:
+            ticket.exit_code = -1
+            ticket.started.set()
+            ticket.ended.set()
+
+
+_servers: list[JobServer] = []
+_servers_lock = threading.Lock()
+
+
+def job_server() -> JobServer:
+    with _servers_lock:
+        if not _servers or not _servers[0].alive():
+            _servers[:] = [JobServer()]  # started once; again only if it died
+        return _servers[0]
+
+
+def warm_up() -> None:
+    """Start the job-process server now (it imports XGBoost while the runtime deploys the stack)."""
+    job_server()
+
+
+PROCESSES = _JobProcesses()
+TRAIN_SECONDS: dict[str, float] = {}  # the xgboost.train call inside each training job, by job name
+PEAK_RSS_KIB: dict[str, int] = {}  # peak resident memory of each job's process, by job name
+
+
+def wait_for_end(name: str, timeout: float) -> bool:
+    """Wait (on an event, at most `timeout` wall seconds) until job `name` has ended; True if it has."""
+    return PROCESSES.wait_for_end(name, timeout)
 
 
 def _now() -> datetime:
@@ -77,18 +264,43 @@ def _s3() -> Any:
     return boto3.client("s3", region_name="us-east-1")
 
 
-def _download_prefix(s3: Any, uri: str, target: Path) -> list[str]:
-    """S3Prefix: every object under the prefix, key minus prefix as the path (§1 download layout)."""
-    bucket, prefix = _split(uri)
+def inside(root: Path, relative: str, what: str) -> Path:
+    """`root / relative`, refused (ClientError naming `what`) unless it stays inside `root`.
+
+    Object keys are data: `../`, absolute paths, `.` segments and NUL bytes never reach the filesystem
+    outside the job's folder."""
+    parts = PurePosixPath(relative).parts
+    if not relative or "\x00" in relative or PurePosixPath(relative).is_absolute() or ".." in parts:
+        raise JobFailed(f"ClientError: {what} {relative!r} would be written outside the job's folder")
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise JobFailed(f"ClientError: {what} {relative!r} would be written outside the job's folder")
+    return path
+
+
+def _listed_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys += [item["Key"] for item in page.get("Contents", [])]
-    for key in sorted(keys):
-        relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
-        path = target / relative
+    return sorted(keys)
+
+
+def _relative(key: str, prefix: str) -> str:
+    return key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
+
+
+def _download_prefix(s3: Any, uri: str, target: Path) -> list[str]:
+    """S3Prefix: every object under the prefix, key minus prefix as the path (§1 download layout).
+
+    Folder markers (keys ending in `/`) are skipped; a key that would land outside `target` fails the job."""
+    bucket, prefix = _split(uri)
+    keys = [key for key in _listed_keys(s3, bucket, prefix) if not key.endswith("/")]
+    target.mkdir(parents=True, exist_ok=True)
+    paths = [(key, inside(target, _relative(key, prefix), f"object key s3://{bucket}/{key} as path")) for key in keys]
+    for key, path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    return sorted(keys)
+    return keys
 
 
 def _upload_folder(s3: Any, folder: Path, uri: str) -> int:
@@ -102,10 +314,35 @@ def _upload_folder(s3: Any, folder: Path, uri: str) -> int:
     return count
 
 
+def _max_runtime(job: Any) -> float:
+    return float((getattr(job, "stopping_condition", None) or {}).get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME))
+
+
+def _container(kind: str, name: str, job: Any, job_dir: Path) -> str:
+    """Run `retrainer_offline.containers` `kind` work as the job's own process; its output, or JobFailed."""
+    code, output = PROCESSES.run_forked(name, kind, job_dir, _max_runtime(job))
+    JOB_LOGS[name] = output
+    peak = job_dir / PEAK_MEMORY_FILE
+    if peak.exists():
+        PEAK_RSS_KIB[name] = int(peak.read_text())
+    if code != 0:
+        failure = job_dir / "opt/ml/output/failure"
+        reason = failure.read_text(encoding="utf-8", errors="replace")[:1024] if failure.exists() else ""
+        raise JobFailed(reason or f"AlgorithmError: exit code {code}: {output[-STDERR_TAIL:].strip()}")
+    return output
+
+
 # ---------------------------------------------------------------------------------- processing
 def _container_path(job_dir: Path, value: str) -> str:
     """`/opt/ml/...` inside the container is `<job dir>/opt/ml/...` here."""
     return str(job_dir) + value if value.startswith(OPT_ML) else value
+
+
+def _local_path(job_dir: Path, value: str) -> Path:
+    """A ProcessingInput/Output LocalPath: under `/opt/ml/processing/` (§1), inside the job's folder."""
+    if not value.startswith(f"{OPT_ML}/processing/"):
+        raise JobFailed(f"ClientError: LocalPath {value!r} must begin with /opt/ml/processing/")
+    return inside(job_dir, value.lstrip("/"), "LocalPath")
 
 
 def run_processing(job: Any, job_dir: Path, backend: Any) -> None:
@@ -119,10 +356,10 @@ def run_processing(job: Any, job_dir: Path, backend: Any) -> None:
     s3 = _s3()
     for item in job.processing_inputs or []:
         source = item["S3Input"]
-        _download_prefix(s3, source["S3Uri"], Path(_container_path(job_dir, source["LocalPath"])))
+        _download_prefix(s3, source["S3Uri"], _local_path(job_dir, source["LocalPath"]))
     outputs = (job.processing_output_config or {}).get("Outputs", [])
     for item in outputs:
-        Path(_container_path(job_dir, item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
+        _local_path(job_dir, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
     config_dir = job_dir / "opt/ml/config"
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "processingjobconfig.json").write_text(json.dumps(_processing_config(job)))
@@ -138,21 +375,18 @@ def run_processing(job: Any, job_dir: Path, backend: Any) -> None:
         raise JobFailed("ClientError: the offline runtime needs ContainerEntrypoint (images have no ENTRYPOINT here)")
     if command[0] in {"python3", "python"}:
         command[0] = sys.executable
-    timeout = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds", 86400))
     environment = {**os.environ, **(getattr(job, "environment", None) or {})}
-    completed = subprocess.run(
-        command, cwd=job_dir, env=environment, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    JOB_LOGS[job.processing_job_name] = completed.stdout + completed.stderr
+    code, output = PROCESSES.run(job.processing_job_name, command, job_dir, environment, _max_runtime(job))
+    JOB_LOGS[job.processing_job_name] = output
     message_file = job_dir / "opt/ml/output/message"
     exit_message = message_file.read_text(encoding="utf-8", errors="replace")[:1024] if message_file.exists() else None
     if exit_message:
         job.exit_message = exit_message
-    if completed.returncode != 0:
-        reason = exit_message or completed.stderr[-STDERR_TAIL:].strip() or f"exit code {completed.returncode}"
+    if code != 0:
+        reason = exit_message or output[-STDERR_TAIL:].strip() or f"exit code {code}"
         raise JobFailed(f"AlgorithmError: {reason}")
     for item in outputs:
-        _upload_folder(s3, Path(_container_path(job_dir, item["S3Output"]["LocalPath"])), item["S3Output"]["S3Uri"])
+        _upload_folder(s3, _local_path(job_dir, item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"])
 
 
 def _processing_config(job: Any) -> dict[str, Any]:
@@ -173,106 +407,7 @@ def _processing_config(job: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- training
-# The container's hyperparameter table (a subset): name -> (parser, check).
-_INT, _FLOAT, _STR = int, float, str
-HYPERPARAMETERS: dict[str, tuple[Callable[[str], Any], Callable[[Any], bool]]] = {
-    "num_round": (_INT, lambda v: v >= 1),
-    "max_depth": (_INT, lambda v: v >= 0),
-    "eta": (_FLOAT, lambda v: 0 <= v <= 1),
-    "gamma": (_FLOAT, lambda v: v >= 0),
-    "min_child_weight": (_FLOAT, lambda v: v >= 0),
-    "subsample": (_FLOAT, lambda v: 0 < v <= 1),
-    "colsample_bytree": (_FLOAT, lambda v: 0 < v <= 1),
-    "lambda": (_FLOAT, lambda v: v >= 0),
-    "alpha": (_FLOAT, lambda v: v >= 0),
-    "scale_pos_weight": (_FLOAT, lambda v: v > 0),
-    "max_delta_step": (_FLOAT, lambda v: v >= 0),
-    "seed": (_INT, lambda v: True),
-    "num_class": (_INT, lambda v: v >= 2),
-    "early_stopping_rounds": (_INT, lambda v: v >= 1),
-    "verbosity": (_INT, lambda v: 0 <= v <= 3),
-    "objective": (
-        _STR,
-        lambda v: (
-            v
-            in {
-                "binary:logistic",
-                "binary:logitraw",
-                "binary:hinge",
-                "reg:squarederror",
-                "reg:logistic",
-                "reg:absoluteerror",
-                "multi:softprob",
-                "multi:softmax",
-                "count:poisson",
-                "reg:tweedie",
-                "rank:pairwise",
-            }
-        ),
-    ),
-    "eval_metric": (
-        _STR,
-        lambda v: all(
-            m
-            in {
-                "auc",
-                "logloss",
-                "error",
-                "rmse",
-                "mae",
-                "merror",
-                "mlogloss",
-                "aucpr",
-                "ndcg",
-                "map",
-                "poisson-nloglik",
-            }
-            for m in v.split(",")
-        ),
-    ),
-    "tree_method": (_STR, lambda v: v in {"auto", "exact", "approx", "hist"}),
-}
 METRIC_REGEX = r".*\[[0-9]+\].*#011{channel}-{metric}:([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?).*"
-
-
-def validate_hyperparameters(raw: dict[str, str]) -> dict[str, Any]:
-    """String hyperparameters checked as the container does; errors name the parameter."""
-    unknown = sorted(set(raw) - set(HYPERPARAMETERS))
-    if unknown:
-        raise JobFailed(f"ClientError: Additional hyperparameters are not allowed ({unknown[0]!r} was unexpected)")
-    if "num_round" not in raw:
-        raise JobFailed("ClientError: Missing required hyperparameter: num_round")
-    parsed: dict[str, Any] = {}
-    for name, text in raw.items():
-        parser, check = HYPERPARAMETERS[name]
-        try:
-            value = parser(text)
-        except ValueError as exc:
-            raise JobFailed(
-                f"ClientError: Hyperparameter {name}: value {text!r} is not a valid {parser.__name__}"
-            ) from exc
-        if not check(value):
-            raise JobFailed(f"ClientError: Hyperparameter {name}: value {text!r} is out of range")
-        parsed[name] = value
-    return parsed
-
-
-def _load_channel(folder: Path, content_type: str | None) -> xgboost.DMatrix:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    if not files:
-        raise JobFailed(f"ClientError: channel {folder.name} has no data")
-    media = (content_type or "libsvm").split(";")[0].strip().lower()
-    if media in {"text/csv", "csv"}:
-        if content_type and "label_size" in content_type and "label_size=1" not in content_type:
-            raise JobFailed(f"ClientError: {content_type}: only label_size=1 is supported")
-        try:
-            rows = np.vstack([np.loadtxt(f, delimiter=",", ndmin=2) for f in files])
-        except ValueError as exc:
-            raise JobFailed(f"ClientError: channel {folder.name}: not numeric CSV with the label first: {exc}") from exc
-        return xgboost.DMatrix(rows[:, 1:], label=rows[:, 0])
-    if media in {"libsvm", "text/libsvm", "text/x-libsvm"}:
-        return xgboost.DMatrix(f"{files[0]}?format=libsvm")
-    raise JobFailed(f"ClientError: content type {content_type} is not supported (text/csv or libsvm)")
 
 
 def run_xgboost_training(job: Any, job_dir: Path, backend: Any) -> None:
@@ -282,148 +417,98 @@ def run_xgboost_training(job: Any, job_dir: Path, backend: Any) -> None:
         raise JobFailed(
             f"ClientError: image {image} is not supported by the offline runtime (built-in XGBoost 1.7-1 is)"
         )
-    hyper = validate_hyperparameters(dict(job.hyper_parameters or {}))
+    validate_hyperparameters(dict(job.hyper_parameters or {}))  # fail before downloading, as the service does
     s3 = _s3()
-    channels: dict[str, xgboost.DMatrix] = {}
     job.secondary_status = "Downloading"
+    channels: dict[str, dict[str, str]] = {}
     for channel in job.input_data_config or []:
         name = channel["ChannelName"]
-        folder = job_dir / "opt/ml/input/data" / name
+        folder = inside(job_dir / "opt/ml/input/data", name, "ChannelName")
         _download_prefix(s3, channel["DataSource"]["S3DataSource"]["S3Uri"], folder)
-        channels[name] = _load_channel(folder, channel.get("ContentType"))
-    if "train" not in channels:
-        raise JobFailed("ClientError: channel 'train' is required")
+        channels[name] = {
+            "ContentType": channel.get("ContentType"),
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+        }
+    config = job_dir / "opt/ml/input/config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "hyperparameters.json").write_text(json.dumps(dict(job.hyper_parameters or {})))
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
     job.secondary_status = "Training"
-    num_round = hyper.pop("num_round")
-    early = hyper.pop("early_stopping_rounds", None)
-    params = {**hyper, "eval_metric": hyper.get("eval_metric", "rmse").split(","), "nthread": 2}
-    evals = [(channels["train"], "train")] + (
-        [(channels["validation"], "validation")] if "validation" in channels else []
-    )
-    history: dict[str, dict[str, list[float]]] = {}
-    booster = xgboost.train(
-        params,
-        channels["train"],
-        num_boost_round=num_round,
-        evals=evals,
-        evals_result=history,
-        early_stopping_rounds=early,
-        verbose_eval=False,
-    )
-    log = _training_log(history)
+    output = _container("training", job.training_job_name, job, job_dir)
+    marker = TRAIN_SECONDS_PREFIX
+    log = "".join(line + "\n" for line in output.splitlines() if not line.startswith(marker))
     JOB_LOGS[job.training_job_name] = log
-    job.final_metric_data_list = _final_metrics(log, history)
+    timings = [line.removeprefix(marker) for line in output.splitlines() if line.startswith(marker)]
+    if timings:  # the xgboost.train call alone, for `make bench`
+        TRAIN_SECONDS[job.training_job_name] = float(timings[-1])
+    job.final_metric_data_list = _final_metrics(log)
     job.secondary_status = "Uploading"
-    model_dir = job_dir / "opt/ml/model"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    # The container writes Booster.save_model's bytes to a file named `xgboost-model` (§3).
-    (model_dir / "xgboost-model").write_bytes(bytes(booster.save_raw(raw_format="ubj")))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(model_dir / "xgboost-model", arcname="xgboost-model")
+        tar.add(job_dir / "opt/ml/model/xgboost-model", arcname="xgboost-model")
     artifact = f"{job.output_data_config['S3OutputPath'].rstrip('/')}/{job.training_job_name}/output/model.tar.gz"
     bucket, key = _split(artifact)
     s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
     job.model_artifacts = {"S3ModelArtifacts": artifact}
 
 
-def _training_log(history: dict[str, dict[str, list[float]]]) -> str:
-    """`[i]<TAB>train-auc:0.97<TAB>validation-auc:0.95` per round, TAB shown as #011 (CloudWatch)."""
-    rounds = max((len(v) for metrics in history.values() for v in metrics.values()), default=0)
-    lines = []
-    for i in range(rounds):
-        parts = [
-            f"{channel}-{metric}:{values[i]:.5f}"
-            for channel, metrics in history.items()
-            for metric, values in metrics.items()
-        ]
-        lines.append(f"[{i}]#011" + "#011".join(parts))
-    return "\n".join(lines) + "\n"
-
-
-def _final_metrics(log: str, history: dict[str, dict[str, list[float]]]) -> list[dict[str, Any]]:
+def _final_metrics(log: str) -> list[dict[str, Any]]:
     """The last value of each `train:*`/`validation:*` metric that matched (§2 Metrics)."""
     found = []
-    for channel, metrics in history.items():
-        for metric in metrics:
-            pattern = re.compile(METRIC_REGEX.format(channel=channel, metric=re.escape(metric)))
-            values = [float(m.group(1)) for line in log.splitlines() if (m := pattern.match(line))]
-            if values:
-                found.append({"MetricName": f"{channel}:{metric}", "Value": values[-1], "Timestamp": _now()})
+    names = sorted({match for line in log.splitlines() for match in METRIC_NAMES.findall(line)})
+    for channel, metric in names:
+        pattern = re.compile(METRIC_REGEX.format(channel=channel, metric=re.escape(metric)))
+        values = [float(m.group(1)) for line in log.splitlines() if (m := pattern.match(line))]
+        if values:
+            found.append({"MetricName": f"{channel}:{metric}", "Value": values[-1], "Timestamp": _now()})
     return found
 
 
 # ---------------------------------------------------------------------------------- transform
-_SLICE = re.compile(r"^\$\[(-?\d*):(-?\d*)\]$")
-_INDEXES = re.compile(r"^\$\[(-?\d+(?:\s*,\s*-?\d+)*)\]$")
-
-
-def apply_filter(expression: str, row: list[str]) -> list[str]:
-    """The JSONPath subset batch transform supports on a CSV row as a JSON array (§4 DataProcessing)."""
-    if expression in ("$", "$[*]"):
-        return list(row)
-    if match := _SLICE.match(expression):
-        start = int(match.group(1)) if match.group(1) else None
-        end = int(match.group(2)) if match.group(2) else None
-        return row[start:end]
-    if match := _INDEXES.match(expression):
-        try:
-            return [row[int(i)] for i in match.group(1).split(",")]
-        except IndexError as exc:
-            raise JobFailed(
-                f"ClientError: filter {expression} is out of range for a row of {len(row)} columns"
-            ) from exc
-    raise JobFailed(f"ClientError: filter {expression!r} is not supported by the offline runtime")
-
-
 def run_transform(job: Any, job_dir: Path, backend: Any) -> None:
-    del job_dir
     model = backend.describe_model(job.model_name)
     container = model.primary_container or {}
     s3 = _s3()
-    try:
-        server = load_model_server(
-            container.get("Image", ""),
-            container.get("ModelDataUrl", ""),
-            container.get("Environment", {}),
-            s3_reader(s3),
-            batch=True,
-        )
-    except (UnknownImageError, ModelLoadError) as exc:
-        raise JobFailed(f"ClientError: {exc}") from exc
+    model_data_url = container.get("ModelDataUrl", "")
+    if is_xgboost_image(container.get("Image", "")):
+        model_file = job_dir / "model" / "model.tar.gz"
+        model_file.parent.mkdir(parents=True, exist_ok=True)
+        model_bucket, model_key = _split(model_data_url)
+        try:
+            model_file.write_bytes(s3.get_object(Bucket=model_bucket, Key=model_key)["Body"].read())
+        except Exception as exc:
+            raise JobFailed(f"ClientError: cannot read model data {model_data_url}: {exc}") from exc
     source = job.transform_input["DataSource"]["S3DataSource"]["S3Uri"]
-    split = job.transform_input.get("SplitType", "None")
-    processing = job.data_processing or {}
-    input_filter = processing.get("InputFilter", "$")
-    output_filter = processing.get("OutputFilter", "$")
-    join = processing.get("JoinSource", "None")
-    assemble = (job.transform_output or {}).get("AssembleWith", "None")
     bucket, prefix = _split(source)
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-    ]
+    keys = [key for key in _listed_keys(s3, bucket, prefix) if not key.endswith("/")]
     if not keys:
         raise JobFailed(f"ClientError: no input objects under {source}")
-    results: dict[str, bytes] = {}
-    for key in sorted(keys):
-        text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        records = [line for line in text.splitlines() if line.strip()] if split == "Line" else [text]
-        rows = [record.split(",") for record in records]
-        try:
-            scores = server.predict_rows([apply_filter(input_filter, row) for row in rows]) if rows else []
-        except ValueError as exc:
-            raise JobFailed(f"ClientError: s3://{bucket}/{key}: {exc}") from exc
-        lines = []
-        for row, score in zip(rows, scores, strict=True):
-            joined = [*row, repr(score)] if join == "Input" else [repr(score)]
-            lines.append(",".join(apply_filter(output_filter, joined)))
-        separator = "\n" if assemble == "Line" else ""
-        results[key] = (separator.join(lines) + separator).encode()
+    inputs = [(key, _relative(key, prefix)) for key in keys]
+    for key, relative in inputs:
+        path = inside(job_dir / "input", relative, f"object key s3://{bucket}/{key} as path")
+        inside(job_dir / "output", f"{relative}.out", f"object key s3://{bucket}/{key} as path")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    processing = job.data_processing or {}
+    spec = {
+        "image": container.get("Image", ""),
+        "model_data_url": model_data_url,
+        "environment": container.get("Environment", {}),
+        "split": job.transform_input.get("SplitType", "None"),
+        "input_filter": processing.get("InputFilter", "$"),
+        "output_filter": processing.get("OutputFilter", "$"),
+        "join": processing.get("JoinSource", "None"),
+        "assemble": (job.transform_output or {}).get("AssembleWith", "None"),
+        "source_bucket_uri": f"s3://{bucket}/",
+        "inputs": inputs,
+    }
+    (job_dir / "transform.json").write_text(json.dumps(spec))
+    _container("transform", job.transform_job_name, job, job_dir)
     out_bucket, out_prefix = _split(job.transform_output["S3OutputPath"])
-    for key, body in results.items():  # nothing is uploaded unless every object succeeded
-        relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
+    for _, relative in inputs:  # nothing is uploaded unless every object succeeded
+        body = (job_dir / "output" / f"{relative}.out").read_bytes()
         s3.put_object(Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"), Body=body)
 
 
@@ -476,6 +561,7 @@ class JobRunner:
     def __init__(self) -> None:
         self._background = BackgroundThreads()
         self._failures: list[tuple[str, str, str]] = []  # (kind, reason, part of the job's name)
+        self._slowdowns: list[tuple[str, float, str]] = []  # (kind, seconds, part of the job's name)
         self._failures_lock = threading.Lock()
         self.compute_seconds: dict[str, float] = {}
         self._originals: dict[str, Any] = {}
@@ -493,6 +579,20 @@ class JobRunner:
         `reason` after starting."""
         with self._failures_lock:
             self._failures.append((kind, reason, name_contains))
+
+    def slow_next(self, kind: str, seconds: float, name_contains: str = "") -> None:
+        """Fault injection for tests: the next job of `kind` (whose name contains `name_contains`) runs on a slow
+        host: its process sleeps `seconds` of real time before it works."""
+        with self._failures_lock:
+            self._slowdowns.append((kind, seconds, name_contains))
+
+    def _injected_slowdown(self, kind: str, job_name: str) -> float | None:
+        with self._failures_lock:
+            for index, (wanted, seconds, part) in enumerate(self._slowdowns):
+                if wanted == kind and part in job_name:
+                    del self._slowdowns[index]
+                    return seconds
+        return None
 
     def _injected_failure(self, kind: str, job_name: str) -> str | None:
         with self._failures_lock:
@@ -521,6 +621,7 @@ class JobRunner:
                 job.secondary_status = "Starting"
                 job.final_metric_data_list = []
                 job.algorithm_specification.pop("MetricDefinitions", None)
+            PROCESSES.created(response._get_param(kind.name_param))
             runner._start(kind, job, backend)
             return result
 
@@ -536,6 +637,9 @@ class JobRunner:
             injected = self._injected_failure(kind.name, str(getattr(job, f"{kind.name}_job_name", "")))
             if injected is not None:
                 raise JobFailed(injected)
+            slowdown = self._injected_slowdown(kind.name, str(getattr(job, f"{kind.name}_job_name", "")))
+            if slowdown is not None:
+                PROCESSES.delay(getattr(job, f"{kind.name}_job_name"), slowdown)
             kind.run(job, job_dir, backend)
             status, reason = "Completed", None
         except JobFailed as failure:
@@ -558,6 +662,7 @@ class JobRunner:
             job.secondary_status = {"Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped"}[status]
         job_logs.job_output(kind.name, name, JOB_LOGS.get(name, "") + (f"\n{reason}" if reason else ""))
         setattr(job, kind.status_attr, status)
+        PROCESSES.ended(name)
 
     def drain(self, timeout: float = 300) -> None:
         self._background.drain(timeout)
@@ -585,6 +690,7 @@ def _stop_response(kind_name: str) -> Callable[[Any], Any]:
             raise ValidationError(message=f"Could not find {kind.name} job '{name}'.")
         if getattr(job, kind.status_attr) == "InProgress":
             setattr(job, kind.status_attr, "Stopping")
+            PROCESSES.stop(name)
         return EmptyResult()
 
     return stop

@@ -139,6 +139,7 @@ class OfflineRuntime:
         self._install(lambdas.install(self.lambda_registry))
         self._install(stepfunctions.install())
         self._install(execution_events.install())
+        jobs.warm_up()  # the job-process server imports XGBoost once, while the stack deploys
         self.job_runner = jobs.install()
         self._install(self.job_runner)
         self.endpoints = endpoints.install()
@@ -245,8 +246,9 @@ class OfflineRuntime:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for execution in self.executions():
-                if execution["executionArn"] not in self._seen_executions:
-                    self._seen_executions.add(execution["executionArn"])
+                # By name: after UpdateStateMachine moto may list an execution under another ARN spelling.
+                if execution["name"] not in self._seen_executions:
+                    self._seen_executions.add(execution["name"])
                     return str(execution["executionArn"])
             time.sleep(0.02)
         raise TimeoutError(f"no new execution started within {timeout} s")

@@ -7,7 +7,10 @@
   and `Stopped` is terminal too (`States.TaskFailed`, cause naming the stop), never polled again.
   API errors come back as `SageMaker.AmazonSageMakerException` (the name AWS gives SageMaker
   service errors in this integration), so the ASL's Retry on it works offline.
-- Wait states, Retry backoff and the `.sync` poll run on `retrainer_offline.clock` (scaled).
+- Time follows `retrainer_offline.clock`: Wait states and Retry backoff wait on the execution's own
+  timeline (fast-forwarded); a Task's `TimeoutSeconds` is a deadline on the Task's own timeline (what
+  the Task does is compute or waiting for compute, so real time); the `.sync` integration waits on
+  the job's end event (real compute time, no polling loop that fast-forwards time while a job works).
 - A Parallel state fails with its failed branch's error, `States.*` names included (moto builds a
   custom error name from it and stops the execution with `States.Runtime`, so no Catch on a
   Parallel could ever see a `States.TaskFailed` from a branch).
@@ -18,7 +21,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any, Final
@@ -35,6 +40,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils, state_task_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -57,13 +63,14 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from retrainer_offline import clock
+from retrainer_offline import clock, jobs
 
 _boto_client_for = boto_client_for
 
 SERVICE_ERROR: Final = "SageMaker.AmazonSageMakerException"
-SYNC_POLL_SECONDS: Final = 5.0  # emulated seconds between Describe calls (scaled by the clock)
+SYNC_POLL_WALL_SECONDS: Final = 0.5  # longest wait on a job's end event before Describe is called again
 
 # .sync jobs: the create action -> (describe action, name parameter, status field)
 SYNC_JOBS: Final[dict[str, tuple[str, str, str]]] = {
@@ -156,7 +163,7 @@ class SageMakerIntegration(StateTaskServiceCallback):
 
         def resolve() -> Any:
             if not first[0]:
-                clock.current().sleep(SYNC_POLL_SECONDS)
+                jobs.wait_for_end(name, SYNC_POLL_WALL_SECONDS)  # wakes the moment the job ends
             first[0] = False
             job = getattr(client, describe)(**{name_field: name})
             job.pop("ResponseMetadata", None)
@@ -195,11 +202,23 @@ def _branch_error_name(error_name: str) -> Any:
     return CustomErrorName(error_name=error_name)
 
 
-class _ScaledTime:
-    """Stands in for the `time` module where moto sleeps on purpose (Retry backoff)."""
+def execution_timeline(env: Environment) -> clock.Timeline:
+    """The timeline of the execution `env` (or one of its frames) belongs to."""
+    return clock.current().timeline(str(env.states.context_object.context_object_data["Execution"]["Id"]))
+
+
+_evaluating = threading.local()  # the Environment of the Retrier being evaluated on this thread
+
+
+class _TimelineTime:
+    """Stands in for the `time` module where moto sleeps on purpose (Retry backoff): the execution's timeline."""
 
     def sleep(self, seconds: float) -> None:
-        clock.current().sleep(seconds)
+        env: Environment | None = getattr(_evaluating, "env", None)
+        if env is None:
+            clock.current().sleep(seconds)
+        else:
+            execution_timeline(env).wait(seconds, env.program_state_event, env.is_running)
 
     def __getattr__(self, name: str) -> Any:
         import time
@@ -207,10 +226,82 @@ class _ScaledTime:
         return getattr(time, name)
 
 
-def _scaled_wait_interval(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
-    """A Wait state waits its seconds on the scaled clock (and ends early if the execution stops)."""
+def _retrier_eval_body(original: Callable[[Any, Environment], None]) -> Callable[[Any, Environment], None]:
+    def eval_body(self: Any, env: Environment) -> None:
+        _evaluating.env = env
+        try:
+            original(self, env)
+        finally:
+            _evaluating.env = None
+
+    return eval_body
+
+
+def _timeline_wait_interval(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+    """A Wait state waits its seconds on the execution's timeline (and ends early if the execution stops)."""
     if wait_seconds > 0:
-        clock.current().wait_event(env.program_state_event, wait_seconds)
+        execution_timeline(env).wait(wait_seconds, env.program_state_event, env.is_running)
+
+
+def _evaluate_with_timeout(self: Any, env: Environment) -> None:
+    """moto's ExecutionState._evaluate_with_timeout, with TimeoutSeconds a deadline on the Task's own timeline."""
+    self.timeout.eval(env=env)
+    timeout_seconds: int = env.stack.pop()
+    frame: Environment = env.open_frame()
+    frame.states.reset(input_value=env.states.get_input())
+    frame.stack = copy.deepcopy(env.stack)
+    execution_outputs: list[Any] = []
+    execution_exceptions: list[Exception | None] = [None]
+    terminated_event = threading.Event()
+    decided = threading.Lock()
+    outcome = {"finished": False, "timed_out": False}
+
+    def _exec_and_notify() -> None:
+        try:
+            self._eval_execution(frame)
+            execution_outputs.extend(frame.stack)
+        except Exception as ex:
+            execution_exceptions.append(ex)
+        with decided:
+            outcome["finished"] = not outcome["timed_out"]
+        terminated_event.set()
+
+    def _time_out() -> None:
+        with decided:
+            outcome["timed_out"] = not outcome["finished"]
+        terminated_event.set()
+
+    # The Task's own account: it starts with the Task and counts what the Task does (compute, waiting for its
+    # job or callback: real time). Waits in other Parallel branches move the execution's timeline, never this.
+    timeline = clock.Timeline(clock.current().scale)
+    timeline.add_deadline(timeout_seconds, _time_out)
+    thread = threading.Thread(target=_exec_and_notify, daemon=True)
+    TMP_THREADS.append(thread)
+    thread.start()
+    terminated_event.wait()
+    timeline.close()
+    frame.set_ended()
+    env.close_frame(frame)
+    if outcome["timed_out"]:
+        raise execute_state.EvalTimeoutError()
+    execution_exception = execution_exceptions.pop()
+    if execution_exception:
+        raise execution_exception
+    _finish_state_output(self, env, execution_outputs.pop())
+
+
+def _finish_state_output(self: Any, env: Environment, execution_output: Any) -> None:
+    env.stack.append(execution_output)
+    if not self._is_language_query_jsonpath():
+        env.states.set_result(execution_output)
+    if self.assign_decl:
+        self.assign_decl.eval(env=env)
+    if self.result_selector:
+        self.result_selector.eval(env=env)
+    if self.result_path:
+        self.result_path.eval(env)
+    else:
+        env.states.reset(input_value=env.stack.pop())
 
 
 _clients: dict[tuple[str, str], Any] = {}
@@ -238,7 +329,7 @@ CLIENT_USERS = (lambda_eval_utils, state_task_service_aws_sdk, state_task_servic
 
 
 class StepFunctionsPatch:
-    """Installed handle: SageMaker integration registered, waits scaled; `uninstall()` restores moto."""
+    """Installed handle: SageMaker integration registered, waits on the timelines; `uninstall()` restores moto."""
 
     def __init__(self) -> None:
         _clients.clear()
@@ -249,6 +340,8 @@ class StepFunctionsPatch:
         self._factory = state_task_factory.state_task_service_for
         self._wait = WaitFunction._wait_interval
         self._retry_time = retrier_decl.time
+        self._retry_eval = retrier_decl.RetrierDecl._eval_body
+        self._task_timeout = execute_state.ExecutionState._evaluate_with_timeout
         self._poll = state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK
         original = self._factory
 
@@ -261,8 +354,10 @@ class StepFunctionsPatch:
         branches_decl.CustomErrorName = _branch_error_name
         self._error_names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
         state_task_service_aws_sdk._SERVICE_ERROR_NAMES["sagemaker"] = "SageMaker"
-        WaitFunction._wait_interval = _scaled_wait_interval
-        retrier_decl.time = _ScaledTime()
+        WaitFunction._wait_interval = _timeline_wait_interval
+        retrier_decl.time = _TimelineTime()
+        retrier_decl.RetrierDecl._eval_body = _retrier_eval_body(self._retry_eval)
+        execute_state.ExecutionState._evaluate_with_timeout = _evaluate_with_timeout
         # Our resolver sleeps on the scaled clock itself; moto's own pause between polls goes away.
         state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.0
 
@@ -277,6 +372,8 @@ class StepFunctionsPatch:
         StepFunctionsParserBackend.start_execution = self._start_execution
         WaitFunction._wait_interval = self._wait
         retrier_decl.time = self._retry_time
+        retrier_decl.RetrierDecl._eval_body = self._retry_eval
+        execute_state.ExecutionState._evaluate_with_timeout = self._task_timeout
         state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = self._poll
 
 

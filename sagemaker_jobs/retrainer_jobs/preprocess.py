@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import gzip
 import hashlib
 import io
 import json
@@ -162,11 +163,14 @@ def model_artifact(encoder: dict[str, Any], schema_document: dict[str, Any]) -> 
         "schema.json": json.dumps(schema_document, indent=1).encode(),
     }
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
-        for name, body in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(body), 0o644, 0
-            tar.addfile(info, io.BytesIO(body))
+    # gzip writes the current time into its header unless told otherwise: mtime=0 keeps reruns byte-identical.
+    # Nested, not parenthesised: the scikit-learn 1.2-1 image runs this on Python 3.9.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:  # noqa: SIM117
+        with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, body in files.items():
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(body), 0o644, 0
+                tar.addfile(info, io.BytesIO(body))
     return buffer.getvalue()
 
 

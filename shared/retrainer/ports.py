@@ -187,7 +187,8 @@ class ModelArtifact:
 
 
 class Endpoints(Protocol):
-    """SageMaker endpoints, endpoint configs and models."""
+    """SageMaker endpoints, endpoint configs and models as the rollout reads and prepares them; the state machine
+    makes every endpoint change itself (UpdateEndpoint, UpdateEndpointWeightsAndCapacities)."""
 
     def describe(self, endpoint_name: str) -> EndpointState | None:
         """The endpoint with its variants, or None when it does not exist."""
@@ -202,10 +203,6 @@ class Endpoints(Protocol):
     def create_config(self, config_name: str, variants: list[VariantSpec], data_capture: dict[str, Any]) -> None:
         """CreateEndpointConfig; raises EndpointConfigExists when the name is taken."""
         ...
-
-    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None: ...
-
-    def switch_config(self, endpoint_name: str, config_name: str) -> None: ...
 
     def delete_config(self, config_name: str) -> bool:
         """Delete the config; False when it was already gone."""

@@ -11,8 +11,8 @@ Where moto lacks an API the real adapter needs, the suite says so:
 - moto overwrites an endpoint config created twice (SageMaker refuses: ValidationException "Cannot create
   already existing endpoint configuration"): that expectation runs on the fake only.
 - ExecutionHistory: moto answers GetExecutionHistory with canned events that do not come from the
-  definition, and DescribeProcessingJob needs a whole processing job; neither is in this suite (the
-  offline runtime's tests run both for real).
+  definition: not in this suite. DescribeProcessingJob of a real job needs a whole processing job: only
+  the unknown-job answer is here (the offline runtime's tests run both for real).
 - TriggerLedger runs in full on both; moto's DynamoDB honours the conditional writes and
   ReturnValuesOnConditionCheckFailure the ledger relies on.
 """

@@ -1,5 +1,5 @@
 """The trigger side's ports: starting a run once per name, reading model configs and data, writing objects,
-notifying, answering CloudFormation."""
+notifying, answering CloudFormation, describing a monitoring run's processing job."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ import boto3
 import pytest
 
 from retrainer.adapters.s3 import S3ConfigStore, S3DataCatalog, S3Objects
+from retrainer.adapters.sagemaker import SageMakerProcessingJobs
 from retrainer.adapters.sns import SnsNotifier
 from retrainer.adapters.stepfunctions import StepFunctionsStarter
-from retrainer.errors import InvalidModelConfig
-from retrainer.ports import ConfigStore, DataCatalog, Notifier, ObjectReader, ObjectWriter, WorkflowStarter
+from retrainer.errors import InvalidModelConfig, ProcessingJobNotFound
+from retrainer.ports import (
+    ConfigStore,
+    DataCatalog,
+    Notifier,
+    ObjectReader,
+    ObjectWriter,
+    ProcessingJobs,
+    WorkflowStarter,
+)
 from tests.contract.conftest import IMPLEMENTATIONS, role_arn
-from tests.fakes import FakeNotifier, FakeObjects, FakeStarter
+from tests.fakes import FakeNotifier, FakeObjects, FakeProcessingJobs, FakeStarter
 
 DATA = "retrainer-data"
 ARTIFACTS = "retrainer-artifacts"
@@ -167,3 +176,20 @@ def test_a_notice_reaches_subscribers_with_its_outcome_and_model(topic: Topic) -
     assert len(notice["subject"]) == 100 and notice["subject"].startswith("deferred: ")
     assert notice["message"] == {"reason": "budget used"}
     assert (notice["outcome"], notice["model_name"]) == ("deferred", "churn")
+
+
+# ---------------------------------------------------------------- ProcessingJobs
+@pytest.fixture(params=IMPLEMENTATIONS)
+def processing_jobs(request: pytest.FixtureRequest) -> ProcessingJobs:
+    if request.param == "fake":
+        return FakeProcessingJobs()
+    request.getfixturevalue("aws")
+    return SageMakerProcessingJobs(boto3.client("sagemaker"))
+
+
+def test_a_processing_job_nobody_created_is_a_named_error(processing_jobs: ProcessingJobs) -> None:
+    # Given no processing job of that name (a forged or foreign monitoring event)
+    # When it is described
+    # Then the answer is ProcessingJobNotFound, which monitor_violation turns into a rejection
+    with pytest.raises(ProcessingJobNotFound, match="no processing job named 'retrainer-monitor-churn-1'"):
+        processing_jobs.summary("retrainer-monitor-churn-1")

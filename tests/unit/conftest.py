@@ -1,8 +1,4 @@
-"""Unit tests: services and handlers on the fakes of tests/fakes.py; no moto, no network (tests/unit/test_kinds.py).
-
-The names below are re-exported for the unit files that still run on the moto `stack` (listed, with where they
-belong, in tests/unit/test_kinds.py and CONTRIBUTING.md).
-"""
+"""Unit tests: services and handlers on the fakes of tests/fakes.py; no moto, no network (tests/unit/test_kinds.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.aws_stack import Stack
-from tests.samples import ENVIRONMENT, EVENTS, ROOT, FakeContext, load_event
-
-__all__ = ["ENVIRONMENT", "EVENTS", "ROOT", "FakeContext", "Stack", "load_event"]
-
 
 @pytest.fixture(autouse=True)
 def _no_leaked_environment(no_leaked_environment: None) -> Iterator[None]:
     yield
+
+
+@pytest.fixture(scope="session")
+def rendered_asl() -> str:
+    """The state machine rendered from Python once per session (a render takes seconds; the tests only read it)."""
+    from statemachines import retraining_workflow
+
+    return retraining_workflow.render()

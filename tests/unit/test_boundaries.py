@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -25,17 +29,30 @@ def test_deployed_code_does_not_import_the_emulator(path) -> None:  # type: igno
 TRIGGER_HANDLERS = ["start_retraining", "monitor_violation", "coordinate_runs"]
 
 
-@pytest.mark.parametrize("handler", TRIGGER_HANDLERS)
-def test_trigger_handlers_import_without_the_xray_sdk_or_boto3(handler: str) -> None:
-    import os
-    import subprocess
-    import sys
-
-    # Given a fresh interpreter, as a Lambda cold start has
+@pytest.fixture(scope="module")
+def cold_imports() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """Each trigger handler imported in a fresh interpreter, as a Lambda cold start has; the three start together."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("shared", "sagemaker_jobs", "."))}
-    code = f"import sys, functions.{handler}.app; print(sorted({{m.split('.')[0] for m in sys.modules}}))"
+    started = {}
+    for handler in TRIGGER_HANDLERS:
+        code = f"import sys, functions.{handler}.app; print(sorted({{m.split('.')[0] for m in sys.modules}}))"
+        started[handler] = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    yield started
+    for process in started.values():
+        process.kill()
+        process.communicate()
+
+
+@pytest.mark.parametrize("handler", TRIGGER_HANDLERS)
+def test_trigger_handlers_import_without_the_xray_sdk_or_boto3(
+    handler: str, cold_imports: dict[str, subprocess.Popen[str]]
+) -> None:
+    # Given a fresh interpreter, as a Lambda cold start has
     # When the handler module is imported
-    loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    loaded, errors = cold_imports[handler].communicate(timeout=120)
+    assert cold_imports[handler].returncode == 0, errors
     # Then neither the X-Ray SDK (what building a Tracer imports) nor boto3 was: they load at the first call
     assert "'aws_xray_sdk'" not in loaded and "'boto3'" not in loaded
 

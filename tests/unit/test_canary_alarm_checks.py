@@ -12,7 +12,7 @@ import pytest
 
 from retrainer.services.rollout import RolloutAdapters, handle, parse_request
 from tests.fakes import FakeAlarms, FakeEndpoints, FakeRegistry, FakeScaling
-from tests.unit.conftest import load_event
+from tests.samples import load_event
 
 CHECK = load_event("manage_rollout_check_alarms.json")  # the bake began at 2026-11-22T10:00:00.000Z
 ERRORS, LATENCY = CHECK["alarm_names"]

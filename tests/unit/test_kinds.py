@@ -1,7 +1,6 @@
 """Unit tests stay unit tests: no file under tests/unit imports moto or asks for the moto `stack`.
 
-The files in ON_MOTO_UNTIL_MOVED still run handlers on the moto stack; each names where it belongs
-(CONTRIBUTING.md, "Tests by kind"). The list only shrinks: a new unit file on moto fails here.
+A test that needs AWS resources goes to tests/functional (CONTRIBUTING.md, "Tests by kind"); there are no exceptions.
 """
 
 from __future__ import annotations
@@ -16,15 +15,6 @@ from tests.samples import ROOT
 UNIT = ROOT / "tests" / "unit"
 MOTO_MODULES = {"moto", "tests.aws_stack"}
 MOTO_FIXTURES = {"stack"}
-ON_MOTO_UNTIL_MOVED = {
-    "test_bad_input_corpus.py": "tests/functional (handlers on the stack; the corpus itself could run on fakes)",
-    "test_coordinate_runs.py": "tests/functional (DynamoDB conditional writes, fifty concurrent triggers)",
-    "test_evaluate_model.py": "tests/functional (handler reads S3); the gate arithmetic to tests/unit on FakeObjects",
-    "test_manage_rollout.py": "tests/unit, with its one handler test moved to tests/functional",
-    "test_monitor_violation.py": "tests/functional; the describe fallback test stays in tests/unit",
-    "test_start_retraining.py": "tests/functional (S3 events, ledger, StartExecution on moto)",
-    "conftest.py": "re-exports the moto Stack for the files above; the re-export goes when they have moved",
-}
 
 
 def _imports(tree: ast.AST) -> set[str]:
@@ -49,7 +39,7 @@ def _on_moto(path: Path) -> bool:
     return uses_moto or bool(_fixtures_asked(tree) & MOTO_FIXTURES)
 
 
-UNIT_FILES = sorted(p for p in UNIT.glob("*.py") if p.name not in ON_MOTO_UNTIL_MOVED)
+UNIT_FILES = sorted(UNIT.glob("*.py"))
 
 
 @pytest.mark.parametrize("path", UNIT_FILES, ids=lambda p: p.name)
@@ -58,14 +48,6 @@ def test_a_unit_test_file_runs_without_moto(path: Path) -> None:
     # When its imports and the fixtures its tests ask for are read
     # Then neither moto nor the moto stack is among them (such a test goes to tests/functional)
     assert not _on_moto(path), f"{path.name} runs on moto: move it to tests/functional (CONTRIBUTING.md)"
-
-
-def test_the_list_of_files_still_on_moto_only_shrinks() -> None:
-    # Given the unit files known to still run on moto
-    # When each is checked
-    still_there = {name for name in ON_MOTO_UNTIL_MOVED if (UNIT / name).exists()}
-    # Then each one listed is still on moto: a file moved or cleaned up leaves the list
-    assert all(_on_moto(UNIT / name) for name in still_there), "remove cleaned-up files from ON_MOTO_UNTIL_MOVED"
 
 
 def test_the_guard_notices_a_unit_test_that_asks_for_the_stack(tmp_path: Path) -> None:

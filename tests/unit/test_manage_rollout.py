@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
-from functions.manage_rollout import app
-from retrainer.errors import EndpointBusy, EndpointConfigConflict, EndpointConfigExists, InvalidRolloutRequest
-from retrainer.ports import AlarmEvent, AlarmSpec, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
+from retrainer.errors import EndpointBusy, EndpointConfigConflict, InvalidRolloutRequest
+from retrainer.ports import AlarmEvent, EndpointState, LiveVariant, ModelArtifact, ModelVersion, VariantSpec
 from retrainer.run_data import Champion, RegistryEntry, RolloutGuards
 from retrainer.services.rollout import RolloutAdapters, handle, parse_request
-from tests.unit.conftest import ROOT, FakeContext, Stack, load_event
+from tests.fakes import FakeAlarms, FakeEndpoints, FakeRegistry, FakeScaling
+from tests.samples import ROOT, load_event
 
 ENDPOINT = "retrainer-churn"
 CHAMPION = "churn-9b71d224bd62"
@@ -23,120 +23,6 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 def _url(model: str) -> str:
     return f"s3://artifacts/models/churn/{model}/output/model.tar.gz"
-
-
-@dataclass
-class FakeEndpoints:
-    """SageMaker endpoints as the rollout sees them; every change is recorded in `calls`."""
-
-    endpoints: dict[str, EndpointState] = field(default_factory=dict)
-    configs: dict[str, list[VariantSpec]] = field(default_factory=dict)
-    models: dict[str, ModelArtifact] = field(default_factory=dict)
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-
-    def describe(self, endpoint_name: str) -> EndpointState | None:
-        return self.endpoints.get(endpoint_name)
-
-    def model_artifact(self, model_name: str) -> ModelArtifact | None:
-        return self.models.get(model_name)
-
-    def config_variants(self, config_name: str) -> list[VariantSpec] | None:
-        return self.configs.get(config_name)
-
-    def create_config(self, config_name: str, variants: list[VariantSpec], data_capture: dict[str, Any]) -> None:
-        if config_name in self.configs:
-            raise EndpointConfigExists(config_name)
-        self.configs[config_name] = list(variants)
-        self.calls.append(("create_config", config_name))
-
-    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None:
-        self.calls.append(("set_weights", weights))
-
-    def switch_config(self, endpoint_name: str, config_name: str) -> None:
-        self.calls.append(("switch_config", config_name))
-
-    def delete_config(self, config_name: str) -> bool:
-        self.calls.append(("delete_config", config_name))
-        return self.configs.pop(config_name, None) is not None
-
-    def delete_model(self, model_name: str) -> None:
-        self.models.pop(model_name, None)
-        self.calls.append(("delete_model", model_name))
-
-
-@dataclass
-class FakeRegistry:
-    versions_by_group: dict[str, list[ModelVersion]] = field(default_factory=dict)
-    statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
-    artifacts: dict[str, str] = field(default_factory=dict)
-    looked_up: list[str] = field(default_factory=list)
-
-    def artifact_url(self, arn: str) -> str:
-        self.looked_up.append(arn)
-        return self.artifacts.get(arn, "")
-
-    def ensure_group(self, group: str, description: str) -> None:
-        self.versions_by_group.setdefault(group, [])
-
-    def versions(self, group: str) -> list[ModelVersion]:
-        return list(reversed(self.versions_by_group.get(group, [])))
-
-    def register(
-        self,
-        group: str,
-        description: str,
-        artifact: ModelArtifact,
-        report_uri: str,
-        metadata: dict[str, str],
-        instance_types: tuple[str, str],
-    ) -> ModelVersion:
-        versions = self.versions_by_group.setdefault(group, [])
-        version = ModelVersion(
-            f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{len(versions) + 1}",
-            len(versions) + 1,
-            "PendingManualApproval",
-            description,
-        )
-        self.artifacts[version.arn] = artifact.model_data_url
-        versions.append(version)
-        return version
-
-    def set_status(self, arn: str, status: str, description: str, metadata: dict[str, str]) -> None:
-        self.statuses[arn] = (status, description)
-
-    def annotate(self, arn: str, metadata: dict[str, str]) -> None:
-        self.statuses.setdefault(arn, ("Approved", ""))
-
-
-@dataclass
-class FakeAlarms:
-    put_specs: list[AlarmSpec] = field(default_factory=list)
-    firing: list[AlarmEvent] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-
-    def put(self, alarms: list[AlarmSpec]) -> None:
-        self.put_specs += alarms
-
-    def in_alarm(self, names: list[str], since: str) -> list[AlarmEvent]:
-        return [a for a in self.firing if a.name in names]
-
-    def delete(self, names: list[str]) -> None:
-        self.deleted += names
-
-
-@dataclass
-class FakeScaling:
-    registered: set[str] = field(default_factory=set)
-
-    def register(
-        self, endpoint_name: str, variant: str, minimum: int, maximum: int, target: float, cooldowns: tuple[int, int]
-    ) -> None:
-        self.registered.add(variant)
-
-    def deregister(self, endpoint_name: str, variant: str) -> bool:
-        had = variant in self.registered
-        self.registered.discard(variant)
-        return had
 
 
 @dataclass
@@ -448,13 +334,6 @@ def test_a_malformed_payload_is_a_named_error() -> None:
         parse_request({**load_event("manage_rollout_verify_endpoint.json"), "timeout_seconds": 0})
     with pytest.raises(InvalidRolloutRequest):
         parse_request({"action": "launch_rockets"})
-
-
-def test_handler_finds_no_champion_on_a_fresh_account(stack: Stack, context: FakeContext) -> None:
-    # Given the deployed stack's settings and no endpoint yet (moto)
-    result = app.lambda_handler(load_event("manage_rollout_find_champion.json"), context)
-    # Then the run is a first deployment
-    assert result["exists"] is False
 
 
 def test_a_config_made_by_hand_is_never_deleted(world: World) -> None:

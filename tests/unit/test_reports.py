@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from retrainer_jobs.monitoring.__main__ import main as monitoring_job
+from retrainer_offline.reports.report_data import ReportData
 from retrainer_offline.reports.rollout_history import (
     BAKE_STARTS,
     DEPLOYED,
@@ -267,6 +268,23 @@ def test_a_malformed_file_is_named_on_the_page_and_the_rest_still_renders(job_ou
 # ---------------------------------------------------------------- the monitoring page
 
 
+@pytest.fixture(scope="module")
+def drifted_monitoring_page(job_output: Path) -> str:
+    """The monitoring page of both hours (the newest drifted), rendered once for the tests that read it."""
+    from retrainer_offline.reports.monitoring_page import render_monitoring_page
+
+    return render_monitoring_page(load_report_data(bucket_with(job_output), BUCKET, MODEL))
+
+
+@pytest.fixture(scope="module")
+def history_page(job_output: Path) -> tuple[ReportData, str]:
+    """The history page of the three runs and both hours, without model-quality runs, rendered once."""
+    from retrainer_offline.reports.history_page import render_history_page
+
+    data = load_report_data(bucket_with(job_output), BUCKET, MODEL)
+    return data, render_history_page(data)
+
+
 def _cells(html: str, feature: str) -> list[tuple[str, str]]:
     """(css class, text) of the cells of the feature's row in the violations table."""
     table = html.split('class="violations-table"', 1)[1].split("</table>", 1)[0]
@@ -276,12 +294,12 @@ def _cells(html: str, feature: str) -> list[tuple[str, str]]:
 
 
 @needs_matplotlib
-def test_monitoring_page_names_each_violating_feature_with_its_check_and_distance(job_output: Path) -> None:
+def test_monitoring_page_names_each_violating_feature_with_its_check_and_distance(
+    job_output: Path, drifted_monitoring_page: str
+) -> None:
     """Given the drifted hour (car_value drifted, a new region, ages missing), when its page is rendered, then each
     violation is listed with its feature and check type, the failed check's cell is highlighted, and the drift
     cells show the distance the job measured."""
-    from retrainer_offline.reports.monitoring_page import render_monitoring_page
-
     violations = violations_of(job_output, DRIFT_HOUR)
     assert {(v["feature_name"], v["constraint_check_type"]) for v in violations} >= {
         ("car_value", "baseline_drift_check"),
@@ -289,7 +307,7 @@ def test_monitoring_page_names_each_violating_feature_with_its_check_and_distanc
         ("age", "completeness_check"),
     }
 
-    html = render_monitoring_page(load_report_data(bucket_with(job_output), BUCKET, MODEL))
+    html = drifted_monitoring_page
 
     column = {"data_type_check": 0, "completeness_check": 1, "baseline_drift_check": 2, "categorical_values_check": 3}
     for violation in violations:
@@ -304,12 +322,10 @@ def test_monitoring_page_names_each_violating_feature_with_its_check_and_distanc
 
 
 @needs_matplotlib
-def test_monitoring_page_has_one_distribution_image_per_feature(job_output: Path) -> None:
+def test_monitoring_page_has_one_distribution_image_per_feature(drifted_monitoring_page: str) -> None:
     """Given the drifted hour, when its page is rendered, then it holds one embedded PNG per feature (KLL buckets for
     the numeric ones, categories for region), and the page needs no other file."""
-    from retrainer_offline.reports.monitoring_page import render_monitoring_page
-
-    html = render_monitoring_page(load_report_data(bucket_with(job_output), BUCKET, MODEL))
+    html = drifted_monitoring_page
 
     images = re.findall(
         r'<img class="distribution" alt="distribution of ([^"]+)" src="data:image/png;base64,([^"]+)"', html
@@ -339,12 +355,10 @@ def test_traffic_like_the_baseline_shows_no_highlighted_cell(job_output: Path) -
 
 
 @needs_matplotlib
-def test_history_page_lists_each_runs_champion_and_challenger_metrics(job_output: Path) -> None:
+def test_history_page_lists_each_runs_champion_and_challenger_metrics(history_page: tuple[ReportData, str]) -> None:
     """Given three evaluation reports (a first model, a promoted challenger, one the gate rejected), when the history
     page is rendered, then each run's row shows both models' gate metric and the gate's outcome."""
-    from retrainer_offline.reports.history_page import render_history_page
-
-    html = render_history_page(load_report_data(bucket_with(job_output), BUCKET, MODEL))
+    _, html = history_page
 
     table = html.split('class="evaluations"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr><td>(car-loans-[0-9a-f]+)</td>(.*?)</tr>", table, re.S)
@@ -358,13 +372,10 @@ def test_history_page_lists_each_runs_champion_and_challenger_metrics(job_output
 
 
 @needs_matplotlib
-def test_history_page_shows_drift_per_feature_hour_by_hour(job_output: Path) -> None:
+def test_history_page_shows_drift_per_feature_hour_by_hour(history_page: tuple[ReportData, str]) -> None:
     """Given an undrifted and a drifted hour, when the history page is rendered, then both hours are listed with each
     feature's distance, and only the drifted hour's car_value cell is highlighted."""
-    from retrainer_offline.reports.history_page import render_history_page
-
-    data = load_report_data(bucket_with(job_output), BUCKET, MODEL)
-    html = render_history_page(data)
+    data, html = history_page
 
     table = html.split('class="drift"', 1)[1].split("</table>", 1)[0]
     assert "<th>age</th><th>car_value</th><th>region</th>" in table
@@ -376,12 +387,14 @@ def test_history_page_shows_drift_per_feature_hour_by_hour(job_output: Path) -> 
 
 
 @needs_matplotlib
-def test_model_quality_section_appears_only_with_model_quality_runs(job_output: Path) -> None:
+def test_model_quality_section_appears_only_with_model_quality_runs(
+    job_output: Path, history_page: tuple[ReportData, str]
+) -> None:
     """Given no model-quality run, the page has no model-quality section (no placeholder); given one, it shows its
     AUC, accuracy, precision, recall and F1 with a chart."""
     from retrainer_offline.reports.history_page import render_history_page
 
-    without = render_history_page(load_report_data(bucket_with(job_output), BUCKET, MODEL))
+    _, without = history_page
     with_quality = render_history_page(load_report_data(bucket_with(job_output, quality=True), BUCKET, MODEL))
 
     assert "Model quality" not in without

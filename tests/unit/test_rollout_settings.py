@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from retrainer.pipeline_config import ModelOverrides, PipelineConfig
 from retrainer.run_data import ENDPOINT_POLL_SECONDS, RetrainingRequest, poll_budget, restore_budget
 from retrainer.settings import PipelineDefaults
-from tests.unit.conftest import ENVIRONMENT
+from tests.samples import ENVIRONMENT
 
 
 def _apply(document: dict[str, object]) -> PipelineConfig:

@@ -8,6 +8,7 @@ against the pydantic model on the other side.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -22,7 +23,7 @@ from retrainer.services.rollout import ACTIONS
 from statemachines import retraining_workflow
 from statemachines.rollouts import strategies
 from statemachines.tasks import MANAGE_ROLLOUT_ARN
-from tests.unit.conftest import ROOT
+from tests.samples import ROOT
 
 ASL = ROOT / "statemachines" / "retraining.asl.json"
 DEFINITION: dict[str, Any] = json.loads(ASL.read_text())
@@ -61,16 +62,24 @@ def reachable(start: str, stop: set[str] = frozenset()) -> set[str]:  # type: ig
     return seen
 
 
-def test_committed_asl_is_the_current_render() -> None:
-    # Given the Python definition; Then the committed ASL is its render
-    assert ASL.read_text() == retraining_workflow.render(), "run `make render` and commit the result"
+def test_committed_asl_is_the_current_render(rendered_asl: str) -> None:
+    # Given the Python definition, rendered once for the session
+    # When it is compared with the committed file
+    # Then the committed ASL is its render
+    assert ASL.read_text() == rendered_asl, "run `make render` and commit the result"
 
 
-def test_check_mode_fails_on_a_stale_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # Given a stale file; When checked, Then the check fails (and passes on the committed one)
+def test_check_mode_fails_on_a_stale_file(
+    tmp_path: Path, rendered_asl: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stale file and the committed one (the session's render stands in for a fresh one)
+    monkeypatch.setattr(retraining_workflow, "render", lambda: rendered_asl)
     stale = tmp_path / "stale.json"
     stale.write_text("{}")
+    # When each is checked
+    # Then the check fails on the stale file, naming the fix, and passes on the committed one
     assert retraining_workflow.main(["--check", str(stale)]) == 1
+    assert "run `make render`" in capsys.readouterr().err
     assert retraining_workflow.main(["--check", str(ASL)]) == 0
 
 

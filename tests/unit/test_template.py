@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -11,7 +12,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from statemachines.images import image_mapping
-from tests.unit.conftest import ROOT
+from tests.samples import ROOT
 
 TEMPLATE: dict[str, Any] = cfn_yaml.load(str(ROOT / "template.yaml"))
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -283,7 +284,13 @@ def test_tunable_parameters_have_documented_defaults() -> None:
         assert "Default" in parameter and parameter.get("Description"), name
 
 
-def test_image_mapping_is_what_the_sagemaker_sdk_resolves() -> None:
+def test_image_mapping_is_what_the_sagemaker_sdk_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagemaker import utils
+
+    # Given the SDK's region resolver read once (the SDK re-reads botocore's endpoints file for every image: seconds)
+    monkeypatch.setattr(utils, "_botocore_resolver", functools.cache(utils._botocore_resolver))
+    # When the images of every region are resolved
+    # Then the template's mapping is what the installed SDK resolves
     assert TEMPLATE["Mappings"]["SageMakerImages"] == image_mapping()
 
 

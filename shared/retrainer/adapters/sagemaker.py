@@ -110,15 +110,6 @@ class SageMakerEndpoints:
                 raise EndpointConfigExists(config_name) from exc
             raise
 
-    def set_weights(self, endpoint_name: str, weights: dict[str, float]) -> None:
-        self._client.update_endpoint_weights_and_capacities(
-            EndpointName=endpoint_name,
-            DesiredWeightsAndCapacities=[{"VariantName": name, "DesiredWeight": w} for name, w in weights.items()],
-        )
-
-    def switch_config(self, endpoint_name: str, config_name: str) -> None:
-        self._client.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
-
     def delete_config(self, config_name: str) -> bool:
         try:
             self._client.delete_endpoint_config(EndpointConfigName=config_name)

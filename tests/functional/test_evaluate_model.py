@@ -1,4 +1,7 @@
-"""evaluate_model: metrics from the batch-transform `label,score` lines and the quality gate."""
+"""evaluate_model's handler on the stack's artifacts bucket in moto: both models' transform output read from S3.
+
+The gate arithmetic on fakes is in tests/unit/test_evaluation.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score,
 
 from functions.evaluate_model import app
 from retrainer.errors import EvaluationDataError
-from tests.unit.conftest import FakeContext, Stack, load_event
+from tests.aws_stack import Stack
+from tests.samples import FakeContext, load_event
 
 SAMPLE = load_event("evaluate_model.json")
 PREFIX = "runs/churn/churn-5d41402abc4b/evaluation/"
@@ -47,31 +51,9 @@ def test_metrics_on_known_scores_match_scikit_learn(stack: Stack, context: FakeC
     assert result["passed"] is False  # 0.88 < 0.9
 
 
-def test_gate_passes_at_or_above_threshold_and_flips_for_logloss(stack: Stack, context: FakeContext) -> None:
-    # Given a challenger with AUC 0.88; When gated at different thresholds; Then it passes at or above them (below, for logloss)
-    _write_transform_output(stack, LABELS, SCORES)
-    assert app.lambda_handler({**SAMPLE, "threshold": 0.88}, context)["passed"] is True
-    assert app.lambda_handler({**SAMPLE, "metric": "logloss", "threshold": 0.6}, context)["passed"] is True
-    assert app.lambda_handler({**SAMPLE, "metric": "logloss", "threshold": 0.3}, context)["passed"] is False
-
-
 def test_missing_output_is_a_named_error(stack: Stack, context: FakeContext) -> None:
     # Given no transform output; When evaluated; Then a named error the state machine catches
     with pytest.raises(EvaluationDataError, match=r"no \.out files under s3://"):
-        app.lambda_handler(SAMPLE, context)
-
-
-def test_malformed_line_names_the_file_and_line(stack: Stack, context: FakeContext) -> None:
-    # Given a line with three fields; When evaluated; Then the error names the file and the line
-    stack.s3.put_object(Bucket=stack.artifacts_bucket, Key=f"{PREFIX}test.csv.out", Body=b"1,0.9\n0,0.1,7\n")
-    with pytest.raises(EvaluationDataError, match=r"test.csv.out line 2: expected 'label,score', got 3 fields"):
-        app.lambda_handler(SAMPLE, context)
-
-
-def test_one_class_only_cannot_be_evaluated(stack: Stack, context: FakeContext) -> None:
-    # Given labels of one class only; When evaluated; Then AUC cannot be computed: a named error
-    _write_transform_output(stack, [1, 1, 1, 1], [0.9, 0.8, 0.7, 0.6])
-    with pytest.raises(EvaluationDataError, match="one class only"):
         app.lambda_handler(SAMPLE, context)
 
 
@@ -102,37 +84,6 @@ def test_challenger_must_not_trail_the_champion_by_more_than_the_margin(stack: S
     assert result["champion"]["metrics"]["auc"] == 1.0 and result["metrics"]["auc"] == pytest.approx(0.88)
     assert result["gain"] == pytest.approx(-0.12)
     assert "champion auc 1.0000, gain -0.1200 (at least -0.0050 needed: FAILED)" in result["verdict"]
-
-
-def test_a_challenger_as_good_as_the_champion_within_the_margin_passes(stack: Stack, context: FakeContext) -> None:
-    # Given both models scoring the same; When gated; Then the challenger passes with no gain
-    _write_transform_output(stack, LABELS, SCORES)
-    champion = _write_champion_output(stack, LABELS, SCORES)
-    result = app.lambda_handler({**SAMPLE, "threshold": 0.8, "champion": champion}, context)
-    assert result["passed"] is True and result["gain"] == 0.0
-    # And a stricter margin (the challenger must be better) rejects the tie
-    strict = app.lambda_handler(
-        {**SAMPLE, "threshold": 0.8, "champion": champion, "min_gain_over_champion": 0.01}, context
-    )
-    assert strict["passed"] is False
-
-
-def test_for_logloss_the_lower_challenger_gains(stack: Stack, context: FakeContext) -> None:
-    # Given a champion with a higher logloss; When gated on logloss; Then the challenger's gain is positive
-    _write_transform_output(stack, LABELS, SCORES)
-    worse = [0.6 if label else 0.4 for label in LABELS]
-    champion = _write_champion_output(stack, LABELS, worse)
-    result = app.lambda_handler({**SAMPLE, "metric": "logloss", "threshold": 1.0, "champion": champion}, context)
-    assert result["gain"] > 0 and result["passed"] is True
-
-
-def test_a_champion_that_could_not_score_leaves_the_threshold_alone(stack: Stack, context: FakeContext) -> None:
-    # Given a champion that could not score; When gated; Then only the threshold decides
-    _write_transform_output(stack, LABELS, SCORES)
-    champion = {"evaluated": False, "output": "", "reason": "the champion could not score the test split: shape"}
-    result = app.lambda_handler({**SAMPLE, "threshold": 0.8, "champion": champion}, context)
-    assert result["passed"] is True and result["champion"] is None
-    assert "no champion comparison: the champion could not score the test split" in result["verdict"]
 
 
 def test_the_evaluation_report_is_written_for_the_registry(stack: Stack, context: FakeContext) -> None:

@@ -20,7 +20,8 @@ from functions.monitor_violation import app as monitor
 from functions.publish_job_code import app as publish
 from functions.start_retraining import app as start
 from retrainer.errors import EventRejected, InvalidCoordinationRequest
-from tests.unit.conftest import FakeContext, Stack, load_event
+from tests.aws_stack import Stack
+from tests.samples import FakeContext, load_event
 
 S3 = load_event("s3_object_created.json")
 ALARM = load_event("alarm_state_change.json")

@@ -12,8 +12,9 @@ from botocore.exceptions import ClientError
 from functions.start_retraining import app
 from retrainer import composition
 from retrainer.errors import AwsCallFailed, AwsServiceBusy, InvalidModelConfig
+from tests.aws_stack import Stack
+from tests.samples import FakeContext, load_event
 from tests.sns_messages import published
-from tests.unit.conftest import FakeContext, Stack, load_event
 
 SAMPLE = load_event("s3_object_created.json")
 KEY = SAMPLE["detail"]["object"]["key"]

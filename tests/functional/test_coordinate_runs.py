@@ -14,8 +14,9 @@ import pytest
 from functions.coordinate_runs import app as coordinate
 from functions.start_retraining import app as start
 from retrainer.errors import InvalidModelConfig
+from tests.aws_stack import Stack
+from tests.samples import ENVIRONMENT, FakeContext, load_event
 from tests.sns_messages import published
-from tests.unit.conftest import ENVIRONMENT, FakeContext, Stack, load_event
 
 UPLOAD = load_event("s3_object_created.json")
 CLAIM = load_event("coordinate_runs_claim.json")
