@@ -16,7 +16,7 @@ SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
 CHECKOV := $(SCAN_VENV)/bin/checkov
 
-.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo bench stress invoke serve clean
+.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo monitoring-demo bench stress invoke serve clean
 
 help:
 	@echo "make test     lint, type checks, template + state machine validation, security scans, pytest"
@@ -86,6 +86,10 @@ test: lint typecheck validate scan unit
 
 demo: venv
 	$(BIN)/python -m retrainer_offline demo
+
+# The monitoring loop offline: promotion, drifted traffic, a scheduled run finds the drift, a retraining starts.
+monitoring-demo: venv
+	$(BIN)/python -m retrainer_offline.monitoring_loop
 
 bench: venv
 	$(BIN)/python -m retrainer_offline bench
