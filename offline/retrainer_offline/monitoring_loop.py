@@ -28,6 +28,7 @@ class LoopResult:
     schedule: str
     alarms: list[str]
     monitoring: ExecutionReport | None = None
+    retraining_arn: str = ""
     retraining: ExecutionReport | None = None
     trigger: dict[str, Any] = field(default_factory=dict)
     drifted: list[dict[str, Any]] = field(default_factory=list)
@@ -39,7 +40,7 @@ class LoopResult:
 
     @property
     def closed(self) -> bool:
-        return self.retraining is not None and bool(self.drifted)
+        return bool(self.retraining_arn) and bool(self.drifted)
 
 
 def drifted_rows(features: list[str], count: int = DRIFTED_REQUESTS) -> list[str]:
@@ -110,11 +111,15 @@ def run_loop(runtime: OfflineRuntime, timeout: float = 300) -> LoopResult:
         alarm["AlarmName"]: alarm["StateValue"]
         for alarm in runtime.client("cloudwatch").describe_alarms(AlarmNames=result.alarms[:100])["MetricAlarms"]
     }
-    retraining_arn = runtime.next_execution(timeout=timeout)
+    result.retraining_arn = runtime.next_execution(timeout=timeout)
     result.wall_seconds = time.monotonic() - wall
     result.emulated_seconds = (runtime.scheduler.now - emulated).total_seconds()
-    result.retraining = runtime.follow(retraining_arn, timeout=timeout)
-    result.trigger = dict(result.retraining.final_state.get("trigger", {}))
+    started_with = runtime.client("stepfunctions").describe_execution(executionArn=result.retraining_arn)
+    result.trigger = dict(json.loads(started_with["input"]).get("trigger", {}))
+    try:
+        result.retraining = runtime.follow(result.retraining_arn, timeout=timeout)
+    except TimeoutError:  # the loop closed when the retraining started; how it ends is the rollout's story
+        result.retraining = None
     return result
 
 
@@ -128,11 +133,10 @@ def print_result(result: LoopResult, out: TextIO) -> None:
         print(f"   report {result.report_uri}", file=out)
         in_alarm = sorted(name for name, state in result.alarm_states.items() if state == "ALARM")
         print(f"   drift alarms in ALARM: {len(in_alarm)} of {len(result.alarm_states)}", file=out)
-    if result.retraining is not None:
-        print(
-            f"== retraining {result.retraining.name} ({result.trigger.get('kind')}): {result.retraining.status}",
-            file=out,
-        )
+    if result.retraining_arn:
+        status = result.retraining.status if result.retraining else "still running"
+        name = result.retraining_arn.rsplit(":", 1)[1]
+        print(f"== retraining {name} ({result.trigger.get('kind')}): {status}", file=out)
         print(
             f"   drifted traffic -> retraining start: {result.wall_seconds:.1f} s wall, "
             f"{result.emulated_seconds / 60:.0f} emulated minutes ({result.monitoring_runs} monitoring runs)",

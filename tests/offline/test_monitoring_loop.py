@@ -53,7 +53,7 @@ def test_drifted_traffic_makes_a_scheduled_run_report_violations_and_start_a_ret
     keys = {o["Key"] for o in runtime.client("s3").list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
     assert {folder + name for name in ("statistics.json", "constraint_violations.json")} <= keys
     # And a retraining started from the violations or the alarm
-    assert result.retraining is not None
+    assert result.closed and result.retraining_arn
     assert result.trigger["kind"] in {"monitoring_violation", "drift_alarm"}
 
 
@@ -61,9 +61,9 @@ def test_the_retired_champions_monitoring_goes_when_the_retraining_promotes(
     loop: tuple[OfflineRuntime, LoopResult],
 ) -> None:
     runtime, result = loop
-    assert result.retraining is not None
-    if result.retraining.status != "SUCCEEDED":
-        pytest.skip(f"the retraining ended {result.retraining.status} (issue 10: timeouts under load)")
+    if result.retraining is None or result.retraining.status != "SUCCEEDED":
+        status = result.retraining.status if result.retraining else "still running"
+        pytest.skip(f"the retraining is {status}: the retirement is checked once it promotes")
     schedules = {
         s["Name"] for s in runtime.client("scheduler").list_schedules(GroupName="retrainer-monitoring")["Schedules"]
     }
