@@ -156,7 +156,10 @@ def monitoring_setup(deployed: State) -> State:
     )
     plan.next(switch)
     stop = monitoring_step(
-        "StopRetiredMonitoring", "stop", {"run_id.$": "$.run_id", "champion.$": "$.champion"}, "$.retired_monitoring"
+        "StopRetiredMonitoring",
+        "stop",
+        {"run_id.$": "$.run_id", "champion.$": "$.champion", "engine.$": "$.config.monitoring.engine"},
+        "$.retired_monitoring",
     )
     # A retired champion's schedule left behind analyses an empty variant ("no data"): not worth failing for.
     stop.add_catch(Catch(error_equals=["States.ALL"], next_step=plan, result_path="$.failure.StopRetiredMonitoring"))

@@ -148,6 +148,7 @@ def test_promotion_schedules_hourly_runs_of_the_monitoring_workflow_and_records_
     # And the model version names its baseline and where its reports go
     assert isinstance(a.registry, FakeRegistry)
     assert a.registry.metadata[PACKAGE]["monitoring_baseline_constraints"] == BASELINE + "constraints.json"
+    assert a.registry.statuses[PACKAGE][0] == "Approved"
     assert result["reports"] == "s3://artifacts/monitoring/churn/churn-aaa/"
 
 

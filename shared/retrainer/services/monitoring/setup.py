@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from pydantic import Field
 
 from retrainer import naming
-from retrainer.pipeline_config import PipelineConfig
+from retrainer.pipeline_config import MonitoringEngine, PipelineConfig
 from retrainer.ports import DriftAlarmSpec, ModelMonitorSpec, ScheduleSpec
 from retrainer.run_data import Champion
 from retrainer.services.monitoring import layout
@@ -29,6 +29,7 @@ BASELINE_CODE = "/opt/ml/processing/input/code/monitoring/__main__.py"
 class StopMonitoring(MonitoringRequest):
     action: Literal["stop"]
     run_id: str = ""
+    engine: MonitoringEngine = "retrainer"
     champion: Champion = Field(default_factory=Champion)
 
 
@@ -39,7 +40,8 @@ def stop(request: StopMonitoring, stack: MonitoringStack, adapters: MonitoringAd
         return {"stopped": "", "alarms_deleted": []}
     name = layout.schedule_name(retired.variant_name)
     found = adapters.schedules.delete(name)
-    found = adapters.model_monitor.delete(name) or found
+    if not found and request.engine == "model_monitor":  # the model's engine now (a switch keeps the old one)
+        found = adapters.model_monitor.delete(name)
     prefix = naming.drift_alarm_name(stack.stack_name, request.model_name, "")
     alarms = adapters.alarms.of_schedule(prefix, name)
     adapters.alarms.delete(alarms)
@@ -98,8 +100,11 @@ def start(request: StartMonitoring, stack: MonitoringStack, adapters: Monitoring
     features = [str(feature["name"]) for feature in listed]
     reports = layout.reports_uri(stack.artifacts_bucket, request.model_name, name)
     if request.model_package_arn:
-        adapters.registry.annotate(
+        # With the approval Promote gave it (UpdateModelPackage without a status clears it on moto).
+        adapters.registry.set_status(
             request.model_package_arn,
+            "Approved",
+            f"promoted to {request.endpoint_name} by {request.run_id}",
             {
                 "monitoring_baseline_statistics": statistics_uri,
                 "monitoring_baseline_constraints": constraints_uri,
