@@ -146,7 +146,7 @@ def print_result(result: LoopResult, out: TextIO) -> None:
 
 
 def main(out: TextIO = sys.stdout) -> int:
-    with OfflineRuntime() as runtime:
+    with OfflineRuntime(schedules=True) as runtime:
         result = run_loop(runtime)
         print_result(result, out)
         figures = {

@@ -90,6 +90,7 @@ class OfflineRuntime:
         parameters: dict[str, str] | None = None,
         clock_scale: float = 0.001,
         template: Path = TEMPLATE,
+        schedules: bool = False,
     ) -> None:
         self.stack_name = stack_name
         self.parameters = parameters or {}
@@ -104,6 +105,9 @@ class OfflineRuntime:
         self.faults: Any = None
         self._alarms: alarms.AlarmEvaluator | None = None
         self.scheduler: scheduler.SchedulerImitation | None = None
+        # EventBridge Scheduler schedules fire on the clock only when asked (the monitoring loop): elsewhere a
+        # promoted model's hourly monitoring would judge each test's few requests as drift and retrain.
+        self.schedules = schedules
         self._seen_executions: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -146,7 +150,7 @@ class OfflineRuntime:
         self._install(self.endpoints)
         self._install(eventbridge.install(self.lambda_registry))
         self._alarms = alarms.install()
-        self.scheduler = scheduler.install()  # EventBridge Scheduler schedules fire (scheduler.py)
+        self.scheduler = scheduler.install(self.schedules)  # EventBridge Scheduler schedules (scheduler.py)
         self._install(self.scheduler)
         self._install(self._alarms)
         started = time.perf_counter()

@@ -152,7 +152,8 @@ def target_input(schedule: Any, scheduled_time: datetime) -> str:
 class SchedulerImitation:
     """Fires moto's schedules on the scaled clock (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fire_on_time: bool = True) -> None:
+        self.fire_on_time = fire_on_time  # False: schedules fire only through `fire` (see OfflineRuntime)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._due: dict[str, datetime] = {}  # schedule ARN -> next invocation, in emulated time
@@ -167,7 +168,7 @@ class SchedulerImitation:
         while not clock.current().wait_event(self._stop, TICK_SECONDS):
             with self._lock:
                 self.now += timedelta(seconds=TICK_SECONDS)
-                due = [schedule for schedule in _schedules() if self._is_due(schedule)]
+                due = [schedule for schedule in _schedules() if self.fire_on_time and self._is_due(schedule)]
             for schedule in due:
                 if not self._stop.is_set():
                     self._invoke(schedule)
@@ -270,5 +271,5 @@ def _schedules() -> list[Any]:
     return found
 
 
-def install() -> SchedulerImitation:
-    return SchedulerImitation()
+def install(fire_on_time: bool = True) -> SchedulerImitation:
+    return SchedulerImitation(fire_on_time)

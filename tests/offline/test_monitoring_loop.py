@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def loop() -> Iterator[tuple[OfflineRuntime, LoopResult]]:
-    with OfflineRuntime() as runtime:
+    with OfflineRuntime(schedules=True) as runtime:
         yield runtime, run_loop(runtime)
 
 

@@ -58,7 +58,7 @@ def test_cron_needs_six_fields_and_one_question_mark() -> None:
 @pytest.mark.e2e
 def test_a_rate_schedule_starts_its_state_machine_with_the_context_attributes_filled_in() -> None:
     # Given a state machine and a schedule targeting it every 10 minutes (0.6 s of wall time at 1/1000)
-    with OfflineRuntime() as runtime:
+    with OfflineRuntime(schedules=True) as runtime:
         sfn, scheduler = runtime.client("stepfunctions"), runtime.client("scheduler")
         machine = sfn.create_state_machine(
             name="echo",
