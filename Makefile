@@ -10,12 +10,13 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
 ASL := statemachines/retraining.asl.json
+MONITORING_ASL := statemachines/monitoring.asl.json
 # checkov pins its own boto3/botocore, which conflict with the project's: it lives in a venv of its own.
 SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
 CHECKOV := $(SCAN_VENV)/bin/checkov
 
-.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo bench stress invoke serve clean
+.PHONY: help lock venv lint typecheck validate render check-render unit scan audit test demo monitoring-demo bench stress invoke serve clean
 
 help:
 	@echo "make test     lint, type checks, template + state machine validation, security scans, pytest"
@@ -25,7 +26,7 @@ help:
 	@echo "make serve    the stack offline behind a local AWS endpoint (PORT=4566 CLOCK_SCALE=0.001)"
 	@echo "make bench    performance figures (BENCH_ROWS=1000000 for the 1M-row comparison)"
 	@echo "make stress   the demo with two CPU-bound processes running beside it"
-	@echo "make render   re-render $(ASL) from statemachines/retraining_workflow.py"
+	@echo "make render   re-render $(ASL) and $(MONITORING_ASL) from statemachines/*_workflow.py"
 	@echo "make invoke FUNCTION=StartRetrainingFunction EVENT=events/s3_object_created.json"
 
 venv: $(STAMP)
@@ -51,13 +52,16 @@ typecheck: venv
 
 render: venv
 	$(BIN)/python -m statemachines.retraining_workflow --output $(ASL)
+	$(BIN)/python -m statemachines.monitoring_workflow --output $(MONITORING_ASL)
 
 check-render: venv
 	$(BIN)/python -m statemachines.retraining_workflow --check $(ASL)
+	$(BIN)/python -m statemachines.monitoring_workflow --check $(MONITORING_ASL)
 
 validate: venv check-render
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint $(ASL)
+	$(BIN)/statelint $(MONITORING_ASL)
 
 unit: venv
 	$(BIN)/pytest
@@ -82,6 +86,10 @@ test: lint typecheck validate scan unit
 
 demo: venv
 	$(BIN)/python -m retrainer_offline demo
+
+# The monitoring loop offline: promotion, drifted traffic, a scheduled run finds the drift, a retraining starts.
+monitoring-demo: venv
+	$(BIN)/python -m retrainer_offline.commands.monitoring_loop
 
 bench: venv
 	$(BIN)/python -m retrainer_offline bench

@@ -175,7 +175,7 @@ def endings() -> Endings:
     )
 
 
-def promote(deployed: State) -> Task:
+def promote(deployed: State, then_step: State | None = None) -> Task:
     """The challenger is live and healthy: Approved, auto-scaled, the old champion's leftovers deleted.
     A failed clean-up is reported in the deployed notice, never rolled back."""
     step = rollout_step(
@@ -194,5 +194,5 @@ def promote(deployed: State) -> Task:
         "$.promotion",
     )
     step.add_catch(Catch(error_equals=["States.ALL"], next_step=deployed, result_path="$.failure.Promote"))
-    step.next(deployed)
+    step.next(then_step or deployed)  # then: the monitoring phase (statemachines/monitoring_setup.py)
     return step

@@ -38,6 +38,8 @@ def image_mapping() -> dict[str, dict[str, str]]:
             "Sklearn": image_uris.retrieve(
                 "sklearn", region, SKLEARN_VERSION, py_version="py3", instance_type="ml.m5.xlarge"
             ),
+            # monitoring.engine model_monitor (README "Monitoring"); the default engine runs in the Sklearn image.
+            "ModelMonitor": image_uris.retrieve("model-monitor", region),
         }
         for region in REGIONS
     }

@@ -13,7 +13,9 @@ Flow (execution input: `retrainer.run_data.RetrainingRequest`), one module per p
     rollouts       PlanRollout -> ChooseRollout: first_deployment (no champion), or a RolloutStrategy
                    (weights, the default; blue_green), each endpoint change through
                    endpoint_switch.switch_and_verify
-    endings        Promote -> NotifyDeployed -> ReleaseAfterDeploy -> Deployed
+    endings        Promote -> monitoring_setup (StopRetiredMonitoring -> PlanBaseline -> MonitoringOn?
+                   -> Baseline -> StartMonitoring; failures reported, never rolled back)
+                   -> NotifyDeployed -> ReleaseAfterDeploy -> Deployed
     restore        alarm, failed update, timeout, config mismatch or error during a rollout:
                    StartRestore -> PlanRestore <-> (RestoreWeights | RestoreConfig | WaitRestore)
                    -> RejectChallenger -> NotifyRolledBack -> ReleaseAfterRollback -> RolledBack
@@ -38,6 +40,7 @@ from retrainer.run_data import EXECUTION_TIMEOUT_SECONDS
 from statemachines.coordination import debounce_then
 from statemachines.endings import endings, promote
 from statemachines.evaluation import evaluation
+from statemachines.monitoring_setup import monitoring_setup
 from statemachines.restore import undo
 from statemachines.rollouts import RolloutExits, choose_rollout
 from statemachines.rollouts.first_deployment import first_deployment
@@ -55,7 +58,7 @@ def build() -> Graph:
     """The phases, wired from the ends back to the start (a phase is built once its exits exist)."""
     ends = endings()
     rollback = undo(ends)
-    promoted = promote(ends.deployed)
+    promoted = promote(ends.deployed, monitoring_setup(ends.deployed))
     exits = RolloutExits(promote=promoted, problem=rollback.problem, error=rollback.error, rollback=rollback.restore)
     rollout = choose_rollout(first_deployment(promoted, ends.failed), exits)
     evaluated = evaluation(passed=rollout, failed=ends.gate_failed, on_error=ends.failed)

@@ -24,6 +24,7 @@ SUBSTITUTIONS = (
     "NotificationTopicArn",
     "CoordinateRunsFunctionArn",
     "ManageRolloutFunctionName",
+    "MonitoringFunctionName",
     "AlarmPrefix",
     "Partition",
     "Region",

@@ -18,13 +18,16 @@ from retrainer.errors import EndpointConfigExists, InvalidModelConfig, Processin
 from retrainer.ports import (
     AlarmEvent,
     AlarmSpec,
+    DriftAlarmSpec,
     EndpointState,
     ModelArtifact,
+    ModelMonitorSpec,
     ModelState,
     ModelVersion,
     ObjectVersion,
     ProcessingJobSummary,
     RecordedTrigger,
+    ScheduleSpec,
     StartedExecution,
     VariantSpec,
 )
@@ -421,3 +424,68 @@ class FakeTriggerLedger:
 
     def models_with_pending(self) -> list[str]:
         return sorted({model for (model, _), trigger in self.triggers.items() if trigger.status == "pending"})
+
+
+# ---------------------------------------------------------------- data-quality monitoring
+
+
+@dataclass
+class FakeSchedules:
+    """EventBridge Scheduler schedules of the stack's group, by name (put replaces, as create-or-update does)."""
+
+    schedules: dict[str, ScheduleSpec] = field(default_factory=dict)
+
+    def put(self, schedule: ScheduleSpec) -> None:
+        self.schedules[schedule.name] = schedule
+
+    def delete(self, name: str) -> bool:
+        return self.schedules.pop(name, None) is not None
+
+
+@dataclass
+class FakeDriftAlarms:
+    """Drift alarms by name, and every PutMetricData request put."""
+
+    alarms: dict[str, DriftAlarmSpec] = field(default_factory=dict)
+    metric_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def put(self, alarms: list[DriftAlarmSpec]) -> None:
+        self.alarms.update({alarm.name: alarm for alarm in alarms})
+
+    def of_schedule(self, prefix: str, schedule_name: str) -> list[str]:
+        return sorted(
+            name
+            for name, alarm in self.alarms.items()
+            if name.startswith(prefix) and alarm.schedule_name == schedule_name
+        )
+
+    def delete(self, names: list[str]) -> None:
+        for name in names:
+            self.alarms.pop(name, None)
+
+    def put_metric_data(self, requests: list[dict[str, Any]]) -> int:
+        self.metric_requests.extend(requests)
+        return sum(len(request["MetricData"]) for request in requests)
+
+
+@dataclass
+class FakeEventBus:
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def put(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+        self.events.append({"source": source, "detail-type": detail_type, "detail": detail})
+
+
+@dataclass
+class FakeModelMonitor:
+    """Model Monitor schedules: each keeps the two requests the adapter would send (moto has no schedules)."""
+
+    created: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+
+    def create(self, spec: ModelMonitorSpec) -> None:
+        from retrainer.adapters.sagemaker_monitoring import job_definition_request, schedule_request
+
+        self.created[spec.name] = (job_definition_request(spec), schedule_request(spec))
+
+    def delete(self, name: str) -> bool:
+        return self.created.pop(name, None) is not None

@@ -22,7 +22,7 @@ metrics = Metrics()
 
 
 def _start(event: Any, config: settings.MonitorViolationSettings, adapters: Adapters) -> RunOutcome:
-    if require_object(event).get("source") == "aws.sagemaker":
+    if require_object(event).get("source") in ("aws.sagemaker", "retrainer.monitoring"):
         run = parse_event(event, ProcessingJobStateChangeEvent)
         return start_from_monitoring_run(run, config, adapters, composition.processing_jobs())
     return start_from_alarm(parse_event(event, AlarmStateChangeEvent), config, adapters)

@@ -35,6 +35,7 @@ from retrainer_offline.core import clock, faults, transport
 from retrainer_offline.core.faults import FaultInjector
 from retrainer_offline.endpoints import EndpointsPatch
 from retrainer_offline.eventbridge import rules as eventbridge
+from retrainer_offline.eventbridge import scheduler
 from retrainer_offline.jobs import JobRunner
 from retrainer_offline.stepfunctions import execution_events
 from retrainer_offline.stepfunctions import interpreter as stepfunctions
@@ -107,6 +108,7 @@ class OfflineRuntime:
         parameters: dict[str, str] | None = None,
         clock_scale: float = 0.001,
         template: Path = TEMPLATE,
+        schedules: bool = False,
     ) -> None:
         self.stack_name = stack_name
         self.parameters = parameters or {}
@@ -120,6 +122,10 @@ class OfflineRuntime:
         self._endpoints: EndpointsPatch | None = None
         self._faults: FaultInjector | None = None
         self._alarms: alarms.AlarmEvaluator | None = None
+        self.scheduler: scheduler.SchedulerImitation | None = None
+        # EventBridge Scheduler schedules fire on the clock only when asked (the monitoring loop): elsewhere a
+        # promoted model's hourly monitoring would judge each test's few requests as drift and retrain.
+        self.schedules = schedules
         self._seen_executions: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -162,6 +168,8 @@ class OfflineRuntime:
         self._install(self._endpoints)
         self._install(eventbridge.install(registry))
         self._alarms = alarms.install()
+        self.scheduler = scheduler.install(self.schedules)  # EventBridge Scheduler schedules (scheduler.py)
+        self._install(self.scheduler)
         self._install(self._alarms)
         started = time.perf_counter()
         self.stack = stacks.deploy(

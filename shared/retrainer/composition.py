@@ -7,19 +7,20 @@ imported on first use, not at import time, to keep the handlers' cold import sma
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retrainer.adapters.dynamodb import DynamoDBTriggerLedger
 from retrainer.adapters.s3 import S3ConfigStore, S3DataCatalog, S3Objects
 from retrainer.adapters.sns import SnsNotifier
 from retrainer.adapters.stepfunctions import StepFunctionsHistory, StepFunctionsStarter
 from retrainer.services.runs import Adapters, HandledTriggers
-from retrainer.settings import ManageRolloutSettings, PipelineDefaults
+from retrainer.settings import ManageRolloutSettings, MonitoringFunctionSettings, PipelineDefaults
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from retrainer.adapters.cloudformation import HttpCustomResourceResponder
     from retrainer.adapters.sagemaker import SageMakerProcessingJobs
+    from retrainer.services.monitoring import MonitoringAdapters, MonitoringStack
     from retrainer.services.rollout import RolloutAdapters
 
 
@@ -132,3 +134,50 @@ def rollout_adapters(settings: ManageRolloutSettings) -> RolloutAdapters:
         alarms=CloudWatchVariantAlarms(cloudwatch_client()),
         scaling=ApplicationAutoScalingVariants(autoscaling_client()),
     )
+
+
+@cache
+def scheduler_client() -> Any:
+    import boto3
+
+    return boto3.client("scheduler")
+
+
+@cache
+def events_client() -> EventBridgeClient:
+    import boto3
+
+    return boto3.client("events")
+
+
+def monitoring(settings: MonitoringFunctionSettings) -> tuple[MonitoringStack, MonitoringAdapters]:
+    """What the monitoring actions need: S3 reads, schedules (either engine), drift alarms and metrics, the
+    registry, the bus and the topic. Imported here, not at the top (the trigger functions never pay for them)."""
+    from retrainer.adapters.cloudwatch_drift import CloudWatchDriftAlarms
+    from retrainer.adapters.eventbridge import EventBridgeBus
+    from retrainer.adapters.sagemaker import SageMakerModelRegistry
+    from retrainer.adapters.sagemaker_monitoring import SageMakerModelMonitorSchedules
+    from retrainer.adapters.scheduler import SchedulerMonitoringSchedules
+    from retrainer.services.monitoring import MonitoringAdapters, MonitoringStack
+
+    stack = MonitoringStack(
+        stack_name=settings.stack_name,
+        artifacts_bucket=settings.artifacts_bucket,
+        workflow_arn=settings.workflow_arn,
+        job_code_prefix=settings.job_code_prefix,
+        model_monitor_image_uri=settings.model_monitor_image_uri,
+        sagemaker_role_arn=settings.sagemaker_role_arn,
+        data_key_arn=settings.data_key_arn,
+    )
+    adapters = MonitoringAdapters(
+        objects=s3_objects(),
+        schedules=SchedulerMonitoringSchedules(
+            scheduler_client(), settings.schedule_group, settings.scheduler_role_arn
+        ),
+        model_monitor=SageMakerModelMonitorSchedules(sagemaker_client()),
+        alarms=CloudWatchDriftAlarms(cloudwatch_client()),
+        registry=SageMakerModelRegistry(sagemaker_client()),
+        bus=EventBridgeBus(events_client()),
+        notifier=SnsNotifier(sns_client(), settings.notification_topic_arn),
+    )
+    return stack, adapters

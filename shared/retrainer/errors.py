@@ -85,3 +85,11 @@ class InvalidRolloutRequest(RetrainerError):
 
 class InvalidCoordinationRequest(RetrainerError):
     """CoordinateRunsFunction got a payload that is no claim, release, sweep or run status change."""
+
+
+class MonitoringJobFailed(RetrainerError):
+    """A monitoring run's analysis job failed for another reason than a window without traffic."""
+
+
+class InvalidMonitoringRequest(RetrainerError):
+    """A MonitoringFunction payload the state machine should never send (a bug in the ASL)."""

@@ -52,8 +52,9 @@ class ProcessingJobDetail(BaseModel):
 
 
 class ProcessingJobStateChangeEvent(EventBridgeModel):
-    """ "SageMaker Processing Job State Change": how a Model Monitor run reports its end (§7-8)."""
+    """ "SageMaker Processing Job State Change": how a Model Monitor run reports its end (§7-8); the project's
+    own monitoring runs report theirs in the same shape from `retrainer.monitoring` (services/monitoring/results)."""
 
-    source: Literal["aws.sagemaker"]
+    source: Literal["aws.sagemaker", "retrainer.monitoring"]
     detail_type: Literal["SageMaker Processing Job State Change"] = Field(alias="detail-type")
     detail: ProcessingJobDetail

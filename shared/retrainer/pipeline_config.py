@@ -219,6 +219,42 @@ LONGEST_ROLLOUT: dict[str, Callable[[RolloutSettings], int]] = {
 }
 
 
+MonitoringEngine = Literal["retrainer", "model_monitor"]
+
+# Hourly, in the cron syntax EventBridge Scheduler and Model Monitor both accept (minute hour dom month dow year).
+HOURLY = "cron(0 * ? * * *)"
+# monitoring-contracts.md: the constraints' comparison_threshold (the drift-detection sample alarms at 0.4).
+DEFAULT_DRIFT_THRESHOLD = 0.1
+
+
+class MonitoringSettings(_Strict):
+    """Data-quality monitoring of the promoted model (README "Monitoring").
+
+    At promotion a baseline job computes statistics.json/constraints.json from the model's raw training data;
+    then, with `engine` `retrainer` (the default), an EventBridge Scheduler schedule starts the monitoring
+    workflow on `schedule`, or, with `model_monitor`, a SageMaker Model Monitor schedule runs on the same
+    baseline (accounts that still have Model Monitor). One alarm per feature on `feature_baseline_drift_<f>`
+    (Average over 1 hour > `drift_threshold`) starts a retraining.
+    """
+
+    enabled: bool = True
+    engine: MonitoringEngine = "retrainer"
+    schedule: str = Field(
+        default=HOURLY,
+        pattern=r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$",
+        description="EventBridge Scheduler expression: rate(1 hour) or cron(0 * ? * * *); model_monitor needs cron.",
+    )
+    window_minutes: int = Field(default=60, ge=5, le=1440, description="Captured requests each run analyses.")
+    drift_threshold: float = Field(default=DEFAULT_DRIFT_THRESHOLD, gt=0.0, le=1.0)
+    instance_type: InstanceType = "ml.m5.xlarge"
+
+    @model_validator(mode="after")
+    def _model_monitor_takes_cron(self) -> MonitoringSettings:
+        if self.engine == "model_monitor" and not self.schedule.startswith("cron("):
+            raise ValueError("monitoring.engine model_monitor needs a cron(...) schedule (Model Monitor has no rate)")
+        return self
+
+
 class PipelineConfig(_Strict):
     """Everything a retraining run needs to know, resolved before the run starts."""
 
@@ -270,6 +306,7 @@ class PipelineConfig(_Strict):
         default=60, ge=0, le=3600, description="Uploads within this quiet time coalesce into one run."
     )
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @field_validator("hyperparameters")
     @classmethod
@@ -318,10 +355,11 @@ class ModelOverrides(_Strict):
     rollout: dict[str, Any] | None = Field(
         default=None, description="Fields of RolloutSettings to change; nested sections merge key by key."
     )
+    monitoring: dict[str, Any] | None = Field(default=None, description="Fields of MonitoringSettings to change.")
 
     def apply_to(self, base: PipelineConfig) -> PipelineConfig:
         """Return `base` with every field this document sets replaced (hyperparameters merged)."""
-        changes = self.model_dump(exclude_none=True, exclude={"hyperparameters", "instances", "rollout"})
+        changes = self.model_dump(exclude_none=True, exclude={"hyperparameters", "instances", "rollout", "monitoring"})
         if self.hyperparameters is not None:
             merged = dict(base.hyperparameters)
             merged.update({key: _hyperparameter_string(v) for key, v in self.hyperparameters.items()})
@@ -330,6 +368,8 @@ class ModelOverrides(_Strict):
             changes["instances"] = base.instances.model_copy(update=self.instances.model_dump(exclude_none=True))
         if self.rollout is not None:
             changes["rollout"] = _merged(base.rollout.model_dump(), self.rollout)
+        if self.monitoring is not None:
+            changes["monitoring"] = _merged(base.monitoring.model_dump(), self.monitoring)
         return PipelineConfig.model_validate({**base.model_dump(), **changes})
 
 

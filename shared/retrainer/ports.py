@@ -295,3 +295,83 @@ class VariantScaling(Protocol):
     def deregister(self, endpoint_name: str, variant: str) -> bool:
         """Remove the variant's policies and scalable target; False when it had none."""
         ...
+
+
+# ---------------------------------------------------------------- data-quality monitoring (README "Monitoring")
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge Scheduler schedule that starts a state machine execution with `payload` as its input."""
+
+    name: str
+    expression: str
+    state_machine_arn: str
+    payload: str
+    description: str = ""
+
+
+class MonitoringSchedules(Protocol):
+    """EventBridge Scheduler schedules of the stack's schedule group."""
+
+    def put(self, schedule: ScheduleSpec) -> None:
+        """Create the schedule, or replace it when one of that name exists."""
+        ...
+
+    def delete(self, name: str) -> bool:
+        """False when there was no such schedule."""
+        ...
+
+
+@dataclass(frozen=True)
+class DriftAlarmSpec:
+    """An alarm on one feature's `feature_baseline_drift_<f>` (aws/sagemaker/Endpoints/data-metrics)."""
+
+    name: str
+    description: str
+    metric_name: str
+    endpoint_name: str
+    schedule_name: str
+    threshold: float
+
+
+class DriftAlarms(Protocol):
+    """CloudWatch alarms on Model Monitor's data-quality metrics, and the metrics themselves."""
+
+    def put(self, alarms: list[DriftAlarmSpec]) -> None: ...
+
+    def of_schedule(self, prefix: str, schedule_name: str) -> list[str]:
+        """Names (starting with `prefix`) of the drift alarms on metrics of this monitoring schedule."""
+        ...
+
+    def delete(self, names: list[str]) -> None: ...
+
+    def put_metric_data(self, requests: list[dict[str, Any]]) -> int:
+        """PutMetricData requests as the monitoring job writes them (ISO timestamps); returns the datum count."""
+        ...
+
+
+class EventBus(Protocol):
+    def put(self, source: str, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ModelMonitorSpec:
+    """A SageMaker Model Monitor data-quality schedule (DataQualityJobDefinition + MonitoringSchedule)."""
+
+    name: str
+    endpoint_name: str
+    expression: str
+    image_uri: str
+    role_arn: str
+    statistics_uri: str
+    constraints_uri: str
+    output_uri: str
+    instance_type: str
+    kms_key_arn: str = ""
+
+
+class ModelMonitorSchedules(Protocol):
+    def create(self, spec: ModelMonitorSpec) -> None: ...
+
+    def delete(self, name: str) -> bool: ...

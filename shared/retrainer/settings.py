@@ -125,3 +125,18 @@ class ManageRolloutSettings(_Settings):
 
     stack_name: str = Field(alias="STACK_NAME")
     data_key_arn: str = Field(default="", alias="DATA_KEY_ARN")
+
+
+class MonitoringFunctionSettings(_Settings):
+    """monitoring: sets up a promoted model's monitoring and runs each scheduled window (README "Monitoring")."""
+
+    stack_name: str = Field(alias="STACK_NAME")
+    artifacts_bucket: str = Field(alias="ARTIFACTS_BUCKET")
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    workflow_arn: str = Field(alias="MONITORING_STATE_MACHINE_ARN")
+    job_code_prefix: str = Field(alias="JOB_CODE_PREFIX")
+    schedule_group: str = Field(alias="SCHEDULE_GROUP")
+    scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN")
+    model_monitor_image_uri: str = Field(default="", alias="MODEL_MONITOR_IMAGE_URI")
+    sagemaker_role_arn: str = Field(default="", alias="SAGEMAKER_ROLE_ARN")
+    data_key_arn: str = Field(default="", alias="DATA_KEY_ARN")

@@ -318,6 +318,7 @@ CHOICES = {
     "HasNewData": ([("$.data_check.new_data", "BooleanEquals", False, "NoticeNoNewData")], "Train"),
     "HasChampion": ([("$.champion.exists", "BooleanEquals", True, "ScoreChampion")], "NoChampionToScore"),
     "QualityGate": ([("$.evaluation.passed", "BooleanEquals", True, "PlanRollout")], "RejectAtGate"),
+    "MonitoringOn": ([("$.monitoring.enabled", "BooleanEquals", True, "Baseline")], "NoticeDeployed"),
     "ChooseRollout": (
         [
             ("$.champion.exists", "BooleanEquals", False, "CreateFirstConfig"),

@@ -87,12 +87,21 @@ def test_no_wildcard_actions_anywhere() -> None:
             assert "*" not in action, f"{name} {statement.get('Sid')}: wildcard action {action}"
 
 
-def test_pass_role_names_the_sagemaker_role_for_sagemaker_only() -> None:
+def test_pass_role_names_one_role_for_the_service_that_assumes_it() -> None:
+    # Given every PassRole statement: the SageMaker role (jobs, Model Monitor) and the scheduler role (schedules)
     passes = [s for _, s in policy_statements() if "iam:PassRole" in str(s["Action"])]
-    assert len(passes) == 1
-    [statement] = passes
-    assert statement["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}
-    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    allowed = {
+        "SageMakerExecutionRole": "sagemaker.amazonaws.com",
+        "MonitoringSchedulerRole": "scheduler.amazonaws.com",
+    }
+    assert len(passes) >= 2
+    for statement in passes:
+        # Then each names one role of the stack, passed only to the service that role trusts
+        [role, _] = statement["Resource"]["Fn::GetAtt"]
+        service = allowed[role]
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": service}}
+        trust = RESOURCES[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        assert trust["Principal"] == {"Service": service}
 
 
 def test_state_machine_may_manage_only_the_sync_integration_rules() -> None:

@@ -172,6 +172,12 @@ class Deployer:
         )["SubscriptionArn"]
         self.done(logical_id, arn)
 
+    def create_scheduler_schedulegroup(self, logical_id: str, props: dict[str, Any]) -> None:
+        """EventBridge Scheduler group (moto's scheduler; schedules fire through eventbridge/scheduler.py)."""
+        name = props.get("Name") or self.name(logical_id, 64, lower=False)
+        arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        self.done(logical_id, name, Arn=arn)
+
     def create_sqs_queue(self, logical_id: str, props: dict[str, Any]) -> None:
         attributes = {
             k: str(v)

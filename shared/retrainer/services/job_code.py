@@ -20,9 +20,18 @@ logger = Logger(child=True)
 JOB_CODE_PREFIX = "job-code/"
 
 
+# Job folders published with their folder name (the container runs `<code>/monitoring/__main__.py`).
+JOB_FOLDERS = ("monitoring",)
+
+
 def job_files(package_dir: Path) -> dict[str, bytes]:
-    """The job scripts to publish: every .py file of the package except its __init__."""
+    """The job scripts to publish: every .py file of the package except its __init__, and every .py
+    file of each job folder under `<folder>/<name>.py` (a folder's `__init__.py` too: it is a package)."""
     files = {path.name: path.read_bytes() for path in sorted(package_dir.glob("*.py")) if path.name != "__init__.py"}
+    for folder in JOB_FOLDERS:
+        files.update(
+            {f"{folder}/{path.name}": path.read_bytes() for path in sorted((package_dir / folder).glob("*.py"))}
+        )
     if not files:
         raise FileNotFoundError(f"no job scripts found in {package_dir}")
     return files

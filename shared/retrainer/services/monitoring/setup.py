@@ -1,0 +1,179 @@
+"""Monitoring set up at promotion and taken down at retirement (the retraining workflow's monitoring phase).
+
+- `stop`: the retired champion's schedule (either engine) and its drift alarms go;
+- `plan_baseline`: where the promoted version's baseline goes and the baseline job's arguments;
+- `start`: the baseline is recorded on the model version, the schedule is created (EventBridge Scheduler
+  starting the monitoring workflow, or a Model Monitor schedule), and one drift alarm per feature.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import Field
+
+from retrainer import naming
+from retrainer.pipeline_config import MonitoringEngine, PipelineConfig
+from retrainer.ports import DriftAlarmSpec, ModelMonitorSpec, ScheduleSpec
+from retrainer.run_data import Champion
+from retrainer.services.monitoring import layout
+from retrainer.services.monitoring.wiring import MonitoringAdapters, MonitoringRequest, MonitoringStack
+
+logger = Logger(child=True)
+
+BASELINE_CODE = "/opt/ml/processing/input/code/monitoring/__main__.py"
+
+
+class StopMonitoring(MonitoringRequest):
+    action: Literal["stop"]
+    run_id: str = ""
+    engine: MonitoringEngine = "retrainer"
+    champion: Champion = Field(default_factory=Champion)
+
+
+def stop(request: StopMonitoring, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
+    """The retired champion is no longer watched: its schedule and its drift alarms go (idempotent)."""
+    retired = request.champion
+    if not retired.exists or not retired.variant_name or retired.variant_name == request.run_id:
+        return {"stopped": "", "alarms_deleted": []}
+    name = layout.schedule_name(retired.variant_name)
+    found = adapters.schedules.delete(name)
+    if not found and request.engine == "model_monitor":  # the model's engine now (a switch keeps the old one)
+        found = adapters.model_monitor.delete(name)
+    prefix = naming.drift_alarm_name(stack.stack_name, request.model_name, "")
+    alarms = adapters.alarms.of_schedule(prefix, name)
+    adapters.alarms.delete(alarms)
+    logger.info("retired model's monitoring removed", extra={"schedule": name, "found": found, "alarms": alarms})
+    return {"stopped": name if found else "", "alarms_deleted": alarms}
+
+
+class PlanBaseline(MonitoringRequest):
+    action: Literal["plan_baseline"]
+    run_id: str
+    config: PipelineConfig
+
+
+def plan_baseline(request: PlanBaseline, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
+    """The baseline job's output and arguments: the model's raw columns (the target and dropped columns out)."""
+    config = request.config
+    dropped = [config.target_column, *config.drop_columns]
+    return {
+        "enabled": config.monitoring.enabled,
+        "baseline_uri": layout.baseline_uri(stack.artifacts_bucket, request.model_name, request.run_id),
+        "arguments": [
+            "baseline",
+            "--input-dir",
+            "/opt/ml/processing/input/baseline_dataset_input",
+            "--output-dir",
+            "/opt/ml/processing/output",
+            "--drop-columns",
+            ",".join(dropped),
+            "--message-file",
+            "/opt/ml/output/message",
+        ],
+    }
+
+
+class StartMonitoring(MonitoringRequest):
+    action: Literal["start"]
+    run_id: str
+    endpoint_name: str
+    variant_name: str
+    model_package_arn: str = ""
+    baseline_uri: str
+    capture_uri: str = Field(description="The endpoint's DataCaptureConfig DestinationS3Uri.")
+    config: PipelineConfig
+
+
+def start(request: StartMonitoring, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
+    """Watch the promoted version: baseline on the registry, a schedule, one drift alarm per feature."""
+    settings = request.config.monitoring
+    name = layout.schedule_name(request.variant_name)
+    statistics_uri, constraints_uri = (
+        f"{request.baseline_uri}statistics.json",
+        f"{request.baseline_uri}constraints.json",
+    )
+    constraints = layout.read_json(adapters.objects, constraints_uri)
+    listed = constraints.get("features", []) if isinstance(constraints, dict) else []
+    features = [str(feature["name"]) for feature in listed]
+    reports = layout.reports_uri(stack.artifacts_bucket, request.model_name, name)
+    if request.model_package_arn:
+        # With the approval Promote gave it (UpdateModelPackage without a status clears it on moto).
+        adapters.registry.set_status(
+            request.model_package_arn,
+            "Approved",
+            f"promoted to {request.endpoint_name} by {request.run_id}",
+            {
+                "monitoring_baseline_statistics": statistics_uri,
+                "monitoring_baseline_constraints": constraints_uri,
+                "monitoring_schedule": f"{settings.engine}:{name}",
+                "monitoring_reports": reports,
+            },
+        )
+    if settings.engine == "model_monitor":
+        adapters.model_monitor.create(
+            ModelMonitorSpec(
+                name=name,
+                endpoint_name=request.endpoint_name,
+                expression=settings.schedule,
+                image_uri=stack.model_monitor_image_uri,
+                role_arn=stack.sagemaker_role_arn,
+                statistics_uri=statistics_uri,
+                constraints_uri=constraints_uri,
+                output_uri=reports.rstrip("/"),
+                instance_type=settings.instance_type,
+                kms_key_arn=stack.data_key_arn,
+            )
+        )
+    else:
+        adapters.schedules.put(_schedule(request, stack, name))
+    alarms = [
+        DriftAlarmSpec(
+            name=layout.drift_alarm_name(stack.stack_name, request.model_name, feature),
+            description=(
+                f"Data drift of {feature} on {request.endpoint_name} ({name}): the hourly L-infinity distance to "
+                f"the baseline {request.baseline_uri} is above {settings.drift_threshold}; starts a retraining. "
+                f"Reports: {reports}"
+            ),
+            metric_name=f"{layout.DRIFT_METRIC_PREFIX}{feature}",
+            endpoint_name=request.endpoint_name,
+            schedule_name=name,
+            threshold=settings.drift_threshold,
+        )
+        for feature in features
+    ]
+    adapters.alarms.put(alarms)
+    logger.info("monitoring started", extra={"schedule": name, "engine": settings.engine, "features": len(features)})
+    return {
+        "engine": settings.engine,
+        "schedule": name,
+        "expression": settings.schedule,
+        "baseline": request.baseline_uri,
+        "reports": reports,
+        "alarms": [alarm.name for alarm in alarms],
+    }
+
+
+def _schedule(request: StartMonitoring, stack: MonitoringStack, name: str) -> ScheduleSpec:
+    settings = request.config.monitoring
+    payload = {
+        "model_name": request.model_name,
+        "endpoint_name": request.endpoint_name,
+        "variant_name": request.variant_name,
+        "schedule_name": name,
+        "baseline_uri": request.baseline_uri,
+        "capture_uri": request.capture_uri,
+        "window_minutes": settings.window_minutes,
+        "instance_type": settings.instance_type,
+        # EventBridge Scheduler fills in the invocation's time (a context attribute of the target's Input).
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    }
+    return ScheduleSpec(
+        name=name,
+        expression=settings.schedule,
+        state_machine_arn=stack.workflow_arn,
+        payload=json.dumps(payload),
+        description=f"retrainer data-quality monitoring of {request.model_name} ({request.variant_name})",
+    )

@@ -1,0 +1,88 @@
+"""MonitoringSchedules and DriftAlarms: what the monitoring services rely on, on the fakes and on moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from retrainer.adapters.cloudwatch_drift import CloudWatchDriftAlarms
+from retrainer.adapters.scheduler import SchedulerMonitoringSchedules
+from retrainer.ports import DriftAlarms, DriftAlarmSpec, MonitoringSchedules, ScheduleSpec
+from tests.contract.conftest import IMPLEMENTATIONS
+from tests.fakes import FakeDriftAlarms, FakeSchedules
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:retrainer-monitoring"
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def schedules(request: pytest.FixtureRequest) -> Iterator[MonitoringSchedules]:
+    if request.param == "fake":
+        yield FakeSchedules()
+        return
+    request.getfixturevalue("aws")
+    client = boto3.client("scheduler")
+    client.create_schedule_group(Name="retrainer-monitoring")
+    yield SchedulerMonitoringSchedules(client, "retrainer-monitoring", "arn:aws:iam::123456789012:role/scheduler")
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def alarms(request: pytest.FixtureRequest) -> Iterator[DriftAlarms]:
+    if request.param == "fake":
+        yield FakeDriftAlarms()
+        return
+    request.getfixturevalue("aws")
+    yield CloudWatchDriftAlarms(boto3.client("cloudwatch"))
+
+
+def _schedule(payload: str = "{}") -> ScheduleSpec:
+    return ScheduleSpec("churn-aaa", "cron(0 * ? * * *)", MACHINE, payload)
+
+
+def test_a_schedule_put_twice_is_replaced_and_deleted_once(schedules: MonitoringSchedules) -> None:
+    # Given a schedule put, then put again (a promotion retried)
+    schedules.put(_schedule('{"v": 1}'))
+    schedules.put(_schedule('{"v": 2}'))
+    # When it is deleted twice (a retirement retried)
+    # Then the first delete finds it and the second does not
+    assert schedules.delete("churn-aaa") is True
+    assert schedules.delete("churn-aaa") is False
+
+
+def _alarm(feature: str, schedule: str) -> DriftAlarmSpec:
+    return DriftAlarmSpec(
+        f"retrainer-drift-churn--{feature}",
+        "drift",
+        f"feature_baseline_drift_{feature}",
+        "retrainer-churn",
+        schedule,
+        0.1,
+    )
+
+
+def test_drift_alarms_are_found_by_their_schedule_and_deleted(alarms: DriftAlarms) -> None:
+    # Given two alarms on one schedule's metrics and one on another schedule's
+    alarms.put([_alarm("age", "churn-old"), _alarm("plan", "churn-old"), _alarm("city", "churn-new")])
+    # Then the old schedule's alarms are found by the model's prefix and that schedule
+    old = alarms.of_schedule("retrainer-drift-churn--", "churn-old")
+    assert sorted(old) == ["retrainer-drift-churn--age", "retrainer-drift-churn--plan"]
+    # And deleting them leaves the other schedule's alarm
+    alarms.delete(old)
+    assert alarms.of_schedule("retrainer-drift-churn--", "churn-old") == []
+    assert alarms.of_schedule("retrainer-drift-churn--", "churn-new") == ["retrainer-drift-churn--city"]
+
+
+def test_metric_requests_are_put_with_their_iso_timestamps(alarms: DriftAlarms) -> None:
+    request = {
+        "Namespace": "aws/sagemaker/Endpoints/data-metrics",
+        "MetricData": [
+            {
+                "MetricName": "feature_baseline_drift_age",
+                "Dimensions": [{"Name": "Endpoint", "Value": "e"}, {"Name": "MonitoringSchedule", "Value": "s"}],
+                "Timestamp": "2026-12-01T11:00:00+00:00",
+                "Value": 0.42,
+            }
+        ],
+    }
+    assert alarms.put_metric_data([request]) == 1
