@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from retrainer_offline.runtime import ExecutionReport, OfflineRuntime, StateRun
+from retrainer_offline.sample_data import churn
 from retrainer_offline.sample_data.alarm_events import drift_alarm_event
 from retrainer_offline.sample_data.breast_cancer import HOLDOUT_ROWS, MODEL_CONFIG, Dataset, breast_cancer
 from retrainer_offline.traffic import Traffic
@@ -91,6 +92,7 @@ class Demo:
         self.expect(fourth, "FAILED", "RolledBack")
         self.show_rollback(fourth, traffic)
         self.check_first_auc(first)
+        self.show_new_category(runtime)
         self.print_summary(runtime, time.perf_counter() - started)
         return 1 if self.summary.problems else 0
 
@@ -238,6 +240,34 @@ class Demo:
                 continue
             self.say(f"   {content_type} {shown}\n     -> {answer['Body'].read().decode().strip()}")
 
+    def show_new_category(self, runtime: OfflineRuntime) -> None:
+        """A second model from a CSV with text columns, a Yes/No target and blank cells: once it is live, a
+        client sends raw rows, one with a payment method no training row had; the feature container encodes an
+        unseen category as unknown, so the client gets a score, not a shape error."""
+        self.say(f"\n== run 5: a second model, {churn.MODEL}, from raw rows with text columns and blank cells")
+        runtime.put_model_config(churn.MODEL, churn.MODEL_CONFIG)
+        upload = churn.table(900, seed=21)
+        runtime.upload(churn.MODEL, "part-1.csv", upload.to_csv(index=False).encode())
+        report = self.follow(runtime, runtime.next_execution())
+        self.expect(report, "SUCCEEDED", None)
+        if report.status != "SUCCEEDED":
+            return
+        arriving = churn.table(200, seed=22, new_category="crypto", id_start=900)
+        rows = arriving.drop(columns=[churn.TARGET, churn.ID_COLUMN])
+        unseen = rows[rows["payment_method"] == "crypto"].head(2)
+        smr = runtime.client("sagemaker-runtime")
+        for line in unseen.to_csv(index=False, header=False).splitlines():
+            try:
+                answer = smr.invoke_endpoint(
+                    EndpointName=f"{runtime.stack_name}-{churn.MODEL}", ContentType="text/csv", Body=line
+                )
+            except Exception as exc:
+                self.summary.problems.append(f"a row with an unseen category failed: {exc}")
+                self.say(f"   {line}\n     -> failed: {exc}")
+                continue
+            self.say(f"   {line}   (payment_method never seen in training)")
+            self.say(f"     -> p(churn)={float(answer['Body'].read().decode().strip()):.3f}")
+
     def check_first_auc(self, first: ExecutionReport) -> None:
         auc = first.final_state.get("evaluation", {}).get("metrics", {}).get("auc")
         if auc is None or auc < MIN_FIRST_AUC:
@@ -278,7 +308,7 @@ class Demo:
             + (
                 "FAILED"
                 if self.summary.problems
-                else "deployed, promoted through the canary, rejected at the gate, rolled back on an alarm; "
+                else "deployed, promoted through the canary, rejected at the gate, rolled back on an alarm; a second model answered a category it never saw; "
                 "no client request failed outside the injected errors"
             )
         )

@@ -24,6 +24,7 @@ TARGET = "churned"
 ID_COLUMN = "customer_id"
 CONTRACTS = ("month-to-month", "one-year", "two-year")
 PAYMENTS = ("card", "bank-transfer", "electronic-check", "cheque")
+MODEL = "churn"
 MODEL_CONFIG = {"target_column": TARGET, "positive_label": "Yes", "id_column": ID_COLUMN}
 
 
