@@ -308,8 +308,8 @@ class Demo:
             + (
                 "FAILED"
                 if self.summary.problems
-                else "deployed, promoted through the canary, rejected at the gate, rolled back on an alarm; a second model answered a category it never saw; "
-                "no client request failed outside the injected errors"
+                else "deployed, promoted through the canary, rejected at the gate, rolled back on an alarm; "
+                "a second model answered a category it never saw; no client request failed outside the injected errors"
             )
         )
 
