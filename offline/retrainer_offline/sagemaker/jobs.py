@@ -9,11 +9,11 @@ every client sees that lifecycle through Describe, and `wait_for_end` wakes the 
   entrypoint and arguments run as a process (paths under `/opt/ml` rewritten to the job folder), outputs
   uploaded after exit 0, `ExitMessage` from `/opt/ml/output/message`;
 - training with built-in XGBoost 1.7-1 (§2-§3): channels downloaded to `/opt/ml/input/data/<channel>`,
-  `hyperparameters.json`/`inputdataconfig.json` written, `retrainer_offline.containers` trains in its own
+  `hyperparameters.json`/`inputdataconfig.json` written, `retrainer_offline.sagemaker.containers` trains in its own
   process; `FinalMetricDataList` parsed from its log with the service's metric regexes, `/opt/ml/output/
   failure` as FailureReason, `model.tar.gz` holding `xgboost-model` at
   `{S3OutputPath}/{TrainingJobName}/output/model.tar.gz`;
-- batch transform (§4): the model and input objects downloaded, `retrainer_offline.containers` scores
+- batch transform (§4): the model and input objects downloaded, `retrainer_offline.sagemaker.containers` scores
   them in its own process (SplitType Line, InputFilter / JoinSource / OutputFilter on CSV rows as JSON
   arrays, AssembleWith Line), one `<input>.out` per input object, nothing uploaded on failure.
 
@@ -49,8 +49,9 @@ from typing import Any
 import boto3
 from moto.sagemaker import responses as sm_responses
 
-from retrainer_offline import containers, job_logs
-from retrainer_offline.containers import (
+from retrainer_offline.core.background import BackgroundThreads
+from retrainer_offline.sagemaker import containers, job_logs
+from retrainer_offline.sagemaker.containers import (
     HYPERPARAMETERS,
     METRIC_NAMES,
     PEAK_MEMORY_FILE,
@@ -59,9 +60,8 @@ from retrainer_offline.containers import (
     apply_filter,
     validate_hyperparameters,
 )
-from retrainer_offline.core.background import BackgroundThreads
-from retrainer_offline.serving import is_xgboost_image
-from retrainer_offline.sklearn_container import model_containers as _model_containers
+from retrainer_offline.sagemaker.serving import is_xgboost_image
+from retrainer_offline.sagemaker.sklearn_container import model_containers as _model_containers
 
 __all__ = ["HYPERPARAMETERS", "JobFailed", "apply_filter", "validate_hyperparameters"]
 
@@ -177,11 +177,11 @@ class _Ticket:
 
 
 class JobServer:
-    """`python -m retrainer_offline.containers serve`, started once; jobs are forks of it (containers.serve)."""
+    """`python -m retrainer_offline.sagemaker.containers serve`, started once; jobs fork from it (containers.serve)."""
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "retrainer_offline.containers", "serve"],
+            [sys.executable, "-m", "retrainer_offline.sagemaker.containers", "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -320,7 +320,7 @@ def _max_runtime(job: Any) -> float:
 
 
 def _container(kind: str, name: str, job: Any, job_dir: Path) -> str:
-    """Run `retrainer_offline.containers` `kind` work as the job's own process; its output, or JobFailed."""
+    """Run `retrainer_offline.sagemaker.containers` `kind` work as the job process; its output, or JobFailed."""
     code, output = PROCESSES.run_forked(name, kind, job_dir, _max_runtime(job))
     JOB_LOGS[name] = output
     peak = job_dir / PEAK_MEMORY_FILE

@@ -64,8 +64,8 @@ from moto.sagemakerruntime import responses as runtime_responses
 
 from retrainer_offline.core import clock
 from retrainer_offline.core.background import BackgroundThreads
-from retrainer_offline.serving import ModelLoadError, UnknownImageError, s3_reader
-from retrainer_offline.sklearn_container import load_model, model_containers
+from retrainer_offline.sagemaker.serving import ModelLoadError, UnknownImageError, s3_reader
+from retrainer_offline.sagemaker.sklearn_container import load_model, model_containers
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up
 UPDATE_SECONDS = 120.0  # emulated time to provision a new fleet
