@@ -25,7 +25,6 @@ from typing import Any, Protocol, TypeVar
 import boto3
 from moto import mock_aws
 
-from retrainer_offline import endpoints, jobs
 from retrainer_offline.awslambda import functions as lambdas
 from retrainer_offline.awslambda.functions import LambdaRegistry
 from retrainer_offline.cloudformation import stacks
@@ -33,10 +32,11 @@ from retrainer_offline.cloudformation.handles import DeployedStack
 from retrainer_offline.cloudwatch import alarms
 from retrainer_offline.core import clock, faults, transport
 from retrainer_offline.core.faults import FaultInjector
-from retrainer_offline.endpoints import EndpointsPatch
 from retrainer_offline.eventbridge import rules as eventbridge
 from retrainer_offline.eventbridge import scheduler
-from retrainer_offline.jobs import JobRunner
+from retrainer_offline.sagemaker import endpoints, jobs
+from retrainer_offline.sagemaker.endpoints import EndpointsPatch
+from retrainer_offline.sagemaker.jobs import JobRunner
 from retrainer_offline.stepfunctions import execution_events
 from retrainer_offline.stepfunctions import interpreter as stepfunctions
 

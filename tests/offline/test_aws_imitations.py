@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from retrainer_offline.jobs import JobFailed, apply_filter, validate_hyperparameters
 from retrainer_offline.runtime import OfflineRuntime
+from retrainer_offline.sagemaker.jobs import JobFailed, apply_filter, validate_hyperparameters
 from tests.offline.conftest import ROLE, XGBOOST
 from tests.offline.conftest import wait_for_job as _wait
 

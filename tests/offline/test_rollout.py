@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from retrainer_offline.runtime import ExecutionReport, OfflineRuntime
+from retrainer_offline.sagemaker.traffic import Traffic
 from retrainer_offline.sample_data.alarm_events import drift_alarm_event
-from retrainer_offline.traffic import Traffic
 from tests.offline.conftest import Notifications
 
 pytestmark = pytest.mark.e2e

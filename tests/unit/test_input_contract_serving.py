@@ -16,8 +16,8 @@ import pytest
 import xgboost
 
 from retrainer_jobs import preprocess
+from retrainer_offline.sagemaker.serving import XGBoostServer
 from retrainer_offline.sample_data import churn
-from retrainer_offline.serving import XGBoostServer
 
 COLUMNS = ["tenure_months", "monthly_charges", "contract", "payment_method", "paperless_billing", "senior"]
 

@@ -36,9 +36,9 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 
-from retrainer_offline import job_logs
 from retrainer_offline.core import clock
 from retrainer_offline.core.background import BackgroundThreads
+from retrainer_offline.sagemaker import job_logs
 
 # One lock for the process environment: a handler sees only its own function's variables.
 _ENVIRONMENT_LOCK = threading.RLock()

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from retrainer_offline.runtime import ExecutionReport, OfflineRuntime, StateRun
+from retrainer_offline.sagemaker.traffic import Traffic
 from retrainer_offline.sample_data import churn
 from retrainer_offline.sample_data.alarm_events import drift_alarm_event
 from retrainer_offline.sample_data.breast_cancer import HOLDOUT_ROWS, MODEL_CONFIG, Dataset, breast_cancer
-from retrainer_offline.traffic import Traffic
 
 MODEL = "breast-cancer"
 MIN_FIRST_AUC = 0.95

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from retrainer.pipeline_config import DEFAULT_HYPERPARAMETERS
-from retrainer_offline import jobs
 from retrainer_offline.runtime import OfflineRuntime
+from retrainer_offline.sagemaker import jobs
 
 MODEL = "scale"
 DEFAULT_ROWS = 100_000

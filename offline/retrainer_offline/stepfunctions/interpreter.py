@@ -65,8 +65,8 @@ from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
-from retrainer_offline import jobs
 from retrainer_offline.core import clock
+from retrainer_offline.sagemaker import jobs
 
 _boto_client_for = boto_client_for
 

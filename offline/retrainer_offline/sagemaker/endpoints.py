@@ -30,32 +30,25 @@ moto's endpoints are `InService` at once and `InvokeEndpoint` returns a static b
   contract, routing by variant weight (random per request, share = weight / sum of weights) unless
   `TargetVariant` names a variant; the response names the variant in
   `x-Amzn-Invoked-Production-Variant`. An unknown endpoint is a `ValidationError`.
-- With data capture on, each sampled request is written as one JSON line in SageMaker's capture
-  format under `{DestinationS3Uri}/{EndpointName}/{VariantName}/yyyy/mm/dd/hh/`.
-- Each invocation records `Invocations`, `Invocation5XXErrors`, `Invocation4XXErrors` and
-  `ModelLatency` (microseconds) in CloudWatch (`AWS/SageMaker`, EndpointName + VariantName): the
-  metrics the alarm evaluator (alarms.py) judges.
+- With data capture on, each sampled request is written as one JSON line (`data_capture.py`); each
+  invocation records its CloudWatch metrics (`invocation_metrics.py`). Fleets and routing: `fleets.py`;
+  the blue/green checks and clock: `blue_green.py`.
 
 Fault injection for tests: `fail_variant`, `slow_variant`, `delay_next_update`, `fail_next_update`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from moto.applicationautoscaling.models import applicationautoscaling_backends
-from moto.cloudwatch.models import cloudwatch_backends
-from moto.core.exceptions import JsonRESTError
 from moto.core.responses import EmptyResult
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
@@ -64,55 +57,35 @@ from moto.sagemakerruntime import responses as runtime_responses
 
 from retrainer_offline.core import clock
 from retrainer_offline.core.background import BackgroundThreads
-from retrainer_offline.serving import ModelLoadError, UnknownImageError, s3_reader
-from retrainer_offline.sklearn_container import load_model, model_containers
+from retrainer_offline.sagemaker.blue_green import (
+    ALARM_POLL_SECONDS,
+    ROLLBACK_REASON,
+    SCALING_DIMENSION,
+    Rollback,
+    Timer,
+    alarms_in_alarm,
+    check_auto_scaling,
+    traffic_steps,
+    validated_policy,
+)
+from retrainer_offline.sagemaker.data_capture import captured_object
+from retrainer_offline.sagemaker.fleets import (
+    Fleet,
+    Serving,
+    Variant,
+    deployed_fleet,
+    described_variants,
+    endpoint_arn,
+    fleet_key,
+    route,
+)
+from retrainer_offline.sagemaker.invocation_metrics import invocation_metrics, runtime_error
+from retrainer_offline.sagemaker.serving import ModelLoadError, UnknownImageError, s3_reader
+from retrainer_offline.sagemaker.sklearn_container import load_model
 
 CREATE_SECONDS = 180.0  # emulated time for an endpoint to come up
 UPDATE_SECONDS = 120.0  # emulated time to provision a new fleet
 WEIGHTS_SECONDS = 60.0
-ALARM_POLL_SECONDS = 10.0  # how often a blue/green bake looks at its rollback alarms (emulated)
-ROLLBACK_REASON = "Blue/green deployment of {config} rolled back: {cause}. Traffic is back on {blue}."
-SCALING_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One production variant as a fleet runs it."""
-
-    name: str
-    weight: float
-    model_name: str
-    instance_type: str
-    instance_count: int
-    container: dict[str, Any] | None  # None: the model did not exist when the fleet was deployed
-    containers: tuple[dict[str, Any], ...] = ()  # every container, in order (a serial inference pipeline)
-
-
-@dataclass(frozen=True)
-class Fleet:
-    config_name: str
-    variants: tuple[Variant, ...]
-    data_capture: dict[str, Any] = field(default_factory=dict)
-
-    def variant(self, name: str) -> Variant | None:
-        return next((v for v in self.variants if v.name == name), None)
-
-    @property
-    def instances(self) -> int:
-        return sum(v.instance_count for v in self.variants)
-
-
-@dataclass(frozen=True)
-class Serving:
-    """What an endpoint serves: blue, and during a blue/green deployment green with its traffic share."""
-
-    blue: Fleet
-    green: Fleet | None = None
-    green_share: float = 0.0
-
-
-class _Rollback(Exception):
-    """A blue/green deployment that must go back to blue (the message is the cause)."""
 
 
 class EndpointsPatch:
@@ -218,7 +191,7 @@ class EndpointsPatch:
         backend = response.sagemaker_backend
         endpoint = backend.endpoints[response._get_param("EndpointName")]
         with self._lock:
-            self._serving[_key(backend, endpoint.endpoint_name)] = Serving(blue=_fleet(backend, endpoint))
+            self._serving[fleet_key(backend, endpoint.endpoint_name)] = Serving(blue=deployed_fleet(backend, endpoint))
         endpoint.endpoint_status = "Creating"
 
         def in_service() -> None:
@@ -233,7 +206,7 @@ class EndpointsPatch:
         name = response._get_param("EndpointName")
         result = self._originals["delete_endpoint"](response)
         with self._lock:
-            self._serving.pop(_key(backend, name), None)
+            self._serving.pop(fleet_key(backend, name), None)
         scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
         for target in list(scaling.describe_scalable_targets("sagemaker", None, SCALING_DIMENSION)):
             if target.resource_id.startswith(f"endpoint/{name}/variant/"):
@@ -243,7 +216,7 @@ class EndpointsPatch:
     def _in_service(self, backend: Any, name: str) -> Any:
         endpoint = backend.endpoints.get(name)
         if endpoint is None:
-            raise ValidationError(message=f"Could not find endpoint '{_endpoint_arn(backend, name)}'.")
+            raise ValidationError(message=f"Could not find endpoint '{endpoint_arn(backend, name)}'.")
         if endpoint.endpoint_status != "InService":
             raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
         return endpoint
@@ -258,10 +231,10 @@ class EndpointsPatch:
             if config is None:
                 raise ValidationError(message=f"Could not find endpoint configuration '{config_name}'.")
             blue = self._serving_of(backend, endpoint).blue
-            green = _fleet(backend, endpoint, config)
-            _check_auto_scaling(backend, name, blue, green)
+            green = deployed_fleet(backend, endpoint, config)
+            check_auto_scaling(backend, name, blue, green)
             deployment = response._get_param("DeploymentConfig")
-            policy = _validated_policy(deployment, green) if deployment else None
+            policy = validated_policy(deployment, green) if deployment else None
             endpoint.endpoint_status = "Updating"
             endpoint.deployment_config = deployment
             delay = self._update_delays.pop(name, 0.0)
@@ -283,26 +256,26 @@ class EndpointsPatch:
         failure: str | None,
     ) -> None:
         """One UpdateEndpoint: provision green, shift traffic (blue/green policy or all at once), finish."""
-        key = _key(backend, endpoint.endpoint_name)
+        key = fleet_key(backend, endpoint.endpoint_name)
         budget = float((policy or {}).get("MaximumExecutionTimeoutInSeconds") or 0)
-        timer = _Timer(budget)
+        timer = Timer(budget)
         try:
             timer.sleep(UPDATE_SECONDS + delay)
             if failure is not None:
-                raise _Rollback(failure)
+                raise Rollback(failure)
             if policy is not None:
                 alarms = [
                     a["AlarmName"]
                     for a in ((deployment or {}).get("AutoRollbackConfiguration") or {}).get("Alarms", [])
                 ]
-                for share in _traffic_steps(policy["TrafficRoutingConfiguration"], green):
+                for share in traffic_steps(policy["TrafficRoutingConfiguration"], green):
                     self._set_serving(key, endpoint, backend, Serving(blue=blue, green=green, green_share=share))
                     self._bake(
                         backend, alarms, float(policy["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"]), timer
                     )
                 self._set_serving(key, endpoint, backend, Serving(blue=green))
                 timer.sleep(float(policy.get("TerminationWaitInSeconds") or 0), checked=False)
-        except _Rollback as rollback:
+        except Rollback as rollback:
             reason = str(rollback)
             if policy is not None and failure is None:
                 reason = ROLLBACK_REASON.format(config=green.config_name, cause=reason, blue=blue.config_name)
@@ -310,13 +283,13 @@ class EndpointsPatch:
             return
         self._finish(key, endpoint, backend, green, failure_reason=None)
 
-    def _bake(self, backend: Any, alarms: list[str], seconds: float, timer: _Timer) -> None:
+    def _bake(self, backend: Any, alarms: list[str], seconds: float, timer: Timer) -> None:
         """Wait `seconds` of emulated time, watching the rollback alarms as SageMaker does during a bake."""
         remaining = seconds
         while True:
-            firing = _alarms_in_alarm(backend, alarms)
+            firing = alarms_in_alarm(backend, alarms)
             if firing:
-                raise _Rollback(f"alarm {', '.join(firing)} in ALARM during the bake")
+                raise Rollback(f"alarm {', '.join(firing)} in ALARM during the bake")
             if remaining <= 0:
                 return
             step = min(ALARM_POLL_SECONDS, remaining)
@@ -336,7 +309,7 @@ class EndpointsPatch:
                 return  # deleted meanwhile
             self._serving[key] = Serving(blue=fleet)
             endpoint.endpoint_config_name = fleet.config_name
-            endpoint.production_variants = _described_variants(fleet)
+            endpoint.production_variants = described_variants(fleet)
             endpoint.data_capture_config = fleet.data_capture
             endpoint.failure_reason = failure_reason
             endpoint.last_modified_time = datetime.now(UTC)
@@ -349,7 +322,7 @@ class EndpointsPatch:
         with self._lock:
             endpoint = backend.endpoints.get(name)
             if endpoint is None:
-                raise ValidationError(message=f'Could not find endpoint "{_endpoint_arn(backend, name)}".')
+                raise ValidationError(message=f'Could not find endpoint "{endpoint_arn(backend, name)}".')
             names = [d.get("VariantName") for d in desired]
             duplicate = next((n for n in names if names.count(n) > 1), None)
             if duplicate is not None:
@@ -373,7 +346,7 @@ class EndpointsPatch:
             endpoint.production_variants = variants
             endpoint.endpoint_status = "Updating"
             delay = self._update_delays.pop(name, 0.0)
-        key = _key(backend, name)
+        key = fleet_key(backend, name)
 
         def apply() -> None:
             with self._lock:
@@ -410,11 +383,11 @@ class EndpointsPatch:
 
     def _serving_of(self, backend: Any, endpoint: Any) -> Serving:
         """The endpoint's fleets; an endpoint made without CreateEndpoint's API (CloudFormation) gets its own now."""
-        key = _key(backend, endpoint.endpoint_name)
+        key = fleet_key(backend, endpoint.endpoint_name)
         with self._lock:
             serving = self._serving.get(key)
             if serving is None:
-                serving = self._serving[key] = Serving(blue=_fleet(backend, endpoint))
+                serving = self._serving[key] = Serving(blue=deployed_fleet(backend, endpoint))
             return serving
 
     def _later(self, seconds: float, action: Callable[[], None]) -> None:
@@ -431,14 +404,16 @@ class EndpointsPatch:
         backend = sagemaker_backends[account][region]
         endpoint = backend.endpoints.get(name)
         if endpoint is None:
-            return _error(400, "ValidationError", f"Endpoint {name} of account {account} not found.")
+            return runtime_error(400, "ValidationError", f"Endpoint {name} of account {account} not found.")
         if endpoint.endpoint_status not in {"InService", "Updating"}:
-            return _error(400, "ValidationError", f"Endpoint {name} is not in service ({endpoint.endpoint_status}).")
+            return runtime_error(
+                400, "ValidationError", f"Endpoint {name} is not in service ({endpoint.endpoint_status})."
+            )
         serving = self._serving_of(backend, endpoint)  # one snapshot for the whole request
         headers = {k.lower(): v for k, v in response.headers.items()}
-        routed = self._route(serving, headers.get("x-amzn-sagemaker-target-variant"))
+        routed = route(serving, headers.get("x-amzn-sagemaker-target-variant"), self.random)
         if routed is None:
-            return _error(400, "ValidationError", f"Target variant not found for endpoint {name}.")
+            return runtime_error(400, "ValidationError", f"Target variant not found for endpoint {name}.")
         fleet, variant = routed
         body = response.body if isinstance(response.body, bytes) else str(response.body or "").encode()
         content_type = headers.get("content-type", "application/octet-stream")
@@ -450,27 +425,18 @@ class EndpointsPatch:
         latency_us = (time.perf_counter() - started) * 1e6 + extra_ms * 1000
         self.record_metrics(region, name, variant.name, status, latency_us)
         if status >= 400:
-            return _error(
+            return runtime_error(
                 424,
                 "ModelError",
                 f'Received server error ({status}) from model with message "{output.decode(errors="replace")}".',
             )
-        self._capture(region, name, fleet, variant.name, body, content_type, output, output_type, headers)
+        captured = captured_object(
+            self.random, name, fleet, variant.name, body, content_type, output, output_type, headers
+        )
+        if captured is not None:
+            bucket, key, record = captured
+            self.client("s3", region).put_object(Bucket=bucket, Key=key, Body=record)
         return 200, {"Content-Type": output_type, "x-Amzn-Invoked-Production-Variant": variant.name}, output
-
-    def _route(self, serving: Serving, target: str | None) -> tuple[Fleet, Variant] | None:
-        fleets = [serving.blue] if serving.green is None else [serving.green, serving.blue]
-        if target:
-            if serving.green is not None and serving.green_share < 1.0:
-                fleets.reverse()  # blue still takes traffic: a name both fleets have goes to blue
-            return next(((f, v) for f in fleets for v in f.variants if v.name == target), None)
-        fleet = serving.blue
-        if serving.green is not None and self.random.random() < serving.green_share:
-            fleet = serving.green
-        weights = [v.weight for v in fleet.variants]
-        if sum(weights) <= 0:
-            return fleet, fleet.variants[0]
-        return fleet, self.random.choices(fleet.variants, weights=weights)[0]
 
     def _predict(
         self, region: str, endpoint: str, variant: Variant, body: bytes, content_type: str, accept: str | None
@@ -500,44 +466,6 @@ class EndpointsPatch:
             Namespace="AWS/SageMaker", MetricData=invocation_metrics(endpoint, variant, status, latency_us)
         )
 
-    def _capture(
-        self,
-        region: str,
-        endpoint_name: str,
-        fleet: Fleet,
-        variant: str,
-        body: bytes,
-        content_type: str,
-        output: bytes,
-        output_type: str,
-        headers: dict[str, str],
-    ) -> None:
-        capture = fleet.data_capture or {}
-        if not capture.get("EnableCapture"):
-            return
-        if self.random.uniform(0, 100) >= float(capture.get("InitialSamplingPercentage", 100)):
-            return
-        now = datetime.now(UTC)
-        record: dict[str, Any] = {
-            "captureData": {
-                "endpointInput": _captured(body, content_type, "INPUT", capture),
-                "endpointOutput": _captured(output, output_type, "OUTPUT", capture),
-            },
-            "eventMetadata": {
-                "eventId": str(uuid.uuid4()),
-                "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-            "eventVersion": "0",
-        }
-        if "x-amzn-sagemaker-inference-id" in headers:
-            record["eventMetadata"]["inferenceId"] = headers["x-amzn-sagemaker-inference-id"]
-        bucket, _, prefix = capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
-        key = (
-            f"{prefix.rstrip('/')}/{endpoint_name}/{variant}/{now:%Y/%m/%d/%H}/"
-            f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
-        ).lstrip("/")
-        self.client("s3", region).put_object(Bucket=bucket, Key=key, Body=json.dumps(record) + "\n")
-
     def drain(self, timeout: float = 30) -> None:
         self._background.drain(timeout)
 
@@ -553,224 +481,6 @@ class EndpointsPatch:
             else:
                 setattr(owner, name, original)
         self._clients.clear()
-
-
-class _Timer:
-    """Emulated time spent by one deployment, against MaximumExecutionTimeoutInSeconds (0: no limit)."""
-
-    def __init__(self, budget: float) -> None:
-        self.budget = budget
-        self.spent = 0.0
-
-    def sleep(self, seconds: float, checked: bool = True) -> None:
-        if checked and self.budget and self.spent + seconds > self.budget:
-            clock.current().sleep(max(0.0, self.budget - self.spent))
-            self.spent = self.budget
-            raise _Rollback(f"MaximumExecutionTimeoutInSeconds ({self.budget:g} s) reached")
-        clock.current().sleep(seconds)
-        self.spent += seconds
-
-
-def _key(backend: Any, name: str) -> tuple[str, str, str]:
-    return backend.account_id, backend.region_name, name
-
-
-def _endpoint_arn(backend: Any, name: str) -> str:
-    return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:endpoint/{name.lower()}"
-
-
-def _fleet(backend: Any, endpoint: Any, config: Any = None) -> Fleet:
-    """The fleet a config deploys: its variants with their models' containers as they are now."""
-    if config is None:
-        config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
-    if config is None:  # config deleted before this runtime saw the endpoint: serve what DescribeEndpoint shows
-        return Fleet(
-            endpoint.endpoint_config_name,
-            tuple(
-                Variant(v["VariantName"], float(v.get("CurrentWeight") or 1.0), "", "", 1, None)
-                for v in endpoint.production_variants
-            ),
-            endpoint.data_capture_config or {},
-        )
-    variants = []
-    for spec in config.production_variants:
-        model = backend._models.get(spec.get("ModelName", ""))
-        container = None
-        containers: tuple[dict[str, Any], ...] = ()
-        if model is not None:
-            containers = tuple(model_containers(model))
-            container = dict(containers[0]) if containers else {}
-        weight = spec.get("InitialVariantWeight")
-        variants.append(
-            Variant(
-                name=spec["VariantName"],
-                weight=1.0 if weight is None else float(weight),
-                model_name=spec.get("ModelName", ""),
-                instance_type=spec.get("InstanceType", ""),
-                instance_count=int(spec.get("InitialInstanceCount") or 1),
-                container=container,
-                containers=containers,
-            )
-        )
-    return Fleet(config.endpoint_config_name, tuple(variants), dict(config.data_capture_config or {}))
-
-
-def _described_variants(fleet: Fleet) -> list[dict[str, Any]]:
-    return [
-        {
-            "VariantName": v.name,
-            "CurrentWeight": v.weight,
-            "DesiredWeight": v.weight,
-            "CurrentInstanceCount": v.instance_count,
-            "DesiredInstanceCount": v.instance_count,
-        }
-        for v in fleet.variants
-    ]
-
-
-def _check_auto_scaling(backend: Any, endpoint: str, blue: Fleet, green: Fleet) -> None:
-    """endpoint-scaling-update.html: an update may not remove, or change the instance type of, a variant that
-    is registered as a scalable target; deregister it first."""
-    scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
-    registered = {
-        t.resource_id.rsplit("/", 1)[-1]
-        for t in scaling.describe_scalable_targets("sagemaker", None, SCALING_DIMENSION)
-        if t.resource_id.startswith(f"endpoint/{endpoint}/variant/")
-    }
-    for variant in blue.variants:
-        if variant.name not in registered:
-            continue
-        new = green.variant(variant.name)
-        if new is None:
-            problem = "removes it"
-        elif variant.instance_type and new.instance_type != variant.instance_type:
-            problem = f"changes its instance type from {variant.instance_type} to {new.instance_type}"
-        else:
-            continue
-        raise ValidationError(
-            message=f"The variant {variant.name} of endpoint {endpoint} is registered as an Application Auto "
-            f"Scaling scalable target (endpoint/{endpoint}/variant/{variant.name}) and the update {problem}. "
-            "Deregister the scalable target before updating the endpoint."
-        )
-
-
-def _validated_policy(deployment: dict[str, Any], green: Fleet) -> dict[str, Any]:
-    """DeploymentConfig.BlueGreenUpdatePolicy with the ranges of sagemaker-contracts.md §5 checked."""
-    policy = deployment.get("BlueGreenUpdatePolicy")
-    if not policy:
-        raise ValidationError(message="DeploymentConfig needs a BlueGreenUpdatePolicy in this runtime.")
-    routing = policy.get("TrafficRoutingConfiguration") or {}
-    _in_range("WaitIntervalInSeconds", routing.get("WaitIntervalInSeconds"), 0, 3600, required=True)
-    _in_range("TerminationWaitInSeconds", policy.get("TerminationWaitInSeconds", 0), 0, 3600)
-    if policy.get("MaximumExecutionTimeoutInSeconds") is not None:
-        _in_range("MaximumExecutionTimeoutInSeconds", policy["MaximumExecutionTimeoutInSeconds"], 600, 28800)
-    kind = routing.get("Type")
-    if kind == "CANARY":
-        share = _capacity_share("CanarySize", routing.get("CanarySize"), green)
-        if not 0 < share <= 0.5:
-            raise ValidationError(
-                message=f"CanarySize must be more than 0 and at most 50% of the fleet, not {share:.0%}."
-            )
-    elif kind == "LINEAR":
-        share = _capacity_share("LinearStepSize", routing.get("LinearStepSize"), green)
-        if not 0.1 <= share <= 0.5:
-            raise ValidationError(message=f"LinearStepSize must be between 10% and 50% of the fleet, not {share:.0%}.")
-    elif kind != "ALL_AT_ONCE":
-        raise ValidationError(
-            message=f"TrafficRoutingConfiguration.Type must be ALL_AT_ONCE, CANARY or LINEAR, not {kind}."
-        )
-    return dict(policy)
-
-
-def _in_range(name: str, value: Any, low: int, high: int, required: bool = False) -> None:
-    if value is None:
-        if required:
-            raise ValidationError(message=f"{name} is required.")
-        return
-    if not low <= int(value) <= high:
-        raise ValidationError(message=f"{name} must be between {low} and {high}, not {value}.")
-
-
-def _capacity_share(name: str, size: dict[str, Any] | None, green: Fleet) -> float:
-    """A CapacitySize as a share of the green fleet: CAPACITY_PERCENT of it, or INSTANCE_COUNT instances."""
-    if not size:
-        raise ValidationError(message=f"{name} is required for this traffic routing type.")
-    value = float(size.get("Value", 0))
-    if size.get("Type") == "CAPACITY_PERCENT":
-        return value / 100
-    if size.get("Type") == "INSTANCE_COUNT":
-        return value / max(1, green.instances)
-    raise ValidationError(message=f"{name}.Type must be CAPACITY_PERCENT or INSTANCE_COUNT.")
-
-
-def _traffic_steps(routing: dict[str, Any], green: Fleet) -> list[float]:
-    """The green shares one after another, each followed by a bake (§5 semantics)."""
-    kind = routing["Type"]
-    if kind == "CANARY":
-        return [_capacity_share("CanarySize", routing["CanarySize"], green), 1.0]
-    if kind == "LINEAR":
-        step = _capacity_share("LinearStepSize", routing["LinearStepSize"], green)
-        shares = [min(1.0, step * i) for i in range(1, int(1 / step) + 1)]
-        return shares if shares[-1] >= 1.0 else [*shares, 1.0]
-    return [1.0]
-
-
-def _alarms_in_alarm(backend: Any, names: list[str]) -> list[str]:
-    if not names:
-        return []
-    alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
-    return [n for n in names if n in alarms and alarms[n].state_value == "ALARM"]
-
-
-def _captured(data: bytes, content_type: str, mode: str, capture: dict[str, Any]) -> dict[str, str]:
-    header = capture.get("CaptureContentTypeHeader") or {}
-    media = content_type.split(";", maxsplit=1)[0].strip()
-    if media in (header.get("CsvContentTypes") or ["text/csv"]):
-        return {
-            "observedContentType": content_type,
-            "mode": mode,
-            "data": data.decode().strip(),
-            "encoding": "CSV",
-        }
-    if media in (header.get("JsonContentTypes") or ["application/json"]):
-        return {"observedContentType": content_type, "mode": mode, "data": data.decode(), "encoding": "JSON"}
-    return {
-        "observedContentType": content_type,
-        "mode": mode,
-        "data": base64.b64encode(data).decode(),
-        "encoding": "BASE64",
-    }
-
-
-def invocation_metrics(endpoint: str, variant: str, status: int, latency_us: float) -> list[dict[str, Any]]:
-    """One request's datapoints, as SageMaker publishes them ("Monitor Amazon SageMaker with CloudWatch")."""
-    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-    return [
-        {"MetricName": "Invocations", "Value": 1.0, "Unit": "Count", "Dimensions": dimensions},
-        {
-            "MetricName": "Invocation5XXErrors",
-            "Value": 1.0 if status >= 500 else 0.0,
-            "Unit": "Count",
-            "Dimensions": dimensions,
-        },
-        {
-            "MetricName": "Invocation4XXErrors",
-            "Value": 1.0 if 400 <= status < 500 else 0.0,
-            "Unit": "Count",
-            "Dimensions": dimensions,
-        },
-        {"MetricName": "ModelLatency", "Value": latency_us, "Unit": "Microseconds", "Dimensions": dimensions},
-    ]
-
-
-class _RuntimeError(JsonRESTError):
-    """sagemaker-runtime's error responses (ValidationError 400, ModelError 424)."""
-
-
-def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], str]:
-    error = _RuntimeError(code, message)
-    error.code = status
-    raise error
 
 
 def install(seed: int | None = None) -> EndpointsPatch:

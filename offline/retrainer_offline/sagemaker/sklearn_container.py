@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from retrainer_offline.serving import ModelLoadError, load_model_server
+from retrainer_offline.sagemaker.serving import ModelLoadError, load_model_server
 
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 SUPPORTED_SKLEARN_TAGS = {"1.2-1-cpu-py3"}

@@ -1,7 +1,7 @@
 """What runs inside a job's container: the training and batch-transform work, in the job's own process.
 
 SageMaker runs every job in its own container; the offline runtime runs each in its own process
-(`python -m retrainer_offline.containers <kind> <job folder>`), so a job never competes with the
+(`python -m retrainer_offline.sagemaker.containers <kind> <job folder>`), so a job never competes with the
 runtime's threads for the interpreter and runs at the speed of a plain script. The job folder stands for
 the container's filesystem: `<job folder>/opt/ml/...` is `/opt/ml/...` (sagemaker-contracts.md §2-§4).
 
@@ -196,8 +196,8 @@ def apply_filter(expression: str, row: list[str]) -> list[str]:
 def transform(job_dir: Path) -> None:
     """Each input file's records (CSV rows parsed with `csv`: quoted commas stay in their cell), filtered,
     sent to the model as one request (a serial pipeline model takes raw rows), joined and assembled."""
-    from retrainer_offline.serving import ModelLoadError, UnknownImageError
-    from retrainer_offline.sklearn_container import load_model
+    from retrainer_offline.sagemaker.serving import ModelLoadError, UnknownImageError
+    from retrainer_offline.sagemaker.sklearn_container import load_model
 
     spec: dict[str, Any] = json.loads((job_dir / "transform.json").read_text())
     containers = spec["containers"]

@@ -1,0 +1,1 @@
+"""The SageMaker imitation: jobs as processes, their containers and logs, endpoints that serve, and a traffic client."""
