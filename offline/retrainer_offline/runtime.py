@@ -292,13 +292,17 @@ class OfflineRuntime:
             return sorted(listed, key=lambda e: e["startDate"])
         raise RuntimeError("list_executions kept failing on an execution without a status")
 
-    def next_execution(self, timeout: float = 60) -> str:
-        """The ARN of the next execution a trigger starts (one not returned before)."""
+    def next_execution(self, timeout: float = 60, model: str | None = None) -> str:
+        """The ARN of the next execution a trigger starts (one not returned before); of `model`'s runs, if given.
+
+        Give `model` when other work may start runs meanwhile: a run left over from an earlier test (or
+        another model) is otherwise what this returns."""
         deadline = time.monotonic() + timeout
+        prefix = f"{model}-" if model else ""
         while time.monotonic() < deadline:
             for execution in self.executions():
                 # By name: after UpdateStateMachine moto may list an execution under another ARN spelling.
-                if execution["name"] not in self._seen_executions:
+                if execution["name"] not in self._seen_executions and execution["name"].startswith(prefix):
                     self._seen_executions.add(execution["name"])
                     return str(execution["executionArn"])
             time.sleep(0.02)

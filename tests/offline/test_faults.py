@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 def _run(runtime: OfflineRuntime, model: str, body: bytes) -> Any:
     runtime.upload(model, "part-1.csv", body)
-    return runtime.follow(runtime.next_execution())
+    return runtime.follow(runtime.next_execution(model=model))
 
 
 def test_throttled_start_execution_is_retried_and_starts_exactly_one_run(
@@ -78,7 +78,7 @@ def test_stopped_preprocessing_job_fails_the_run_with_a_notice_and_no_endpoint(
 
     runtime.put_model_config("stopped", model_config)
     runtime.upload("stopped", "part-1.csv", dataset.parts[0])
-    arn = runtime.next_execution()
+    arn = runtime.next_execution(model="stopped")
     sagemaker = runtime.client("sagemaker")
     deadline = time.monotonic() + 30
     jobs: list[dict[str, Any]] = []
@@ -100,7 +100,7 @@ def test_two_models_run_independently(runtime: OfflineRuntime, dataset: Any, mod
         runtime.put_model_config(model, model_config)
     runtime.upload("left", "part-1.csv", dataset.parts[0])
     runtime.upload("right", "part-1.csv", dataset.parts[0])
-    first, second = runtime.next_execution(), runtime.next_execution()
+    first, second = runtime.next_execution(model="left"), runtime.next_execution(model="right")
     reports = [runtime.follow(first), runtime.follow(second)]
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"]
     assert {r.name.rsplit("-", 1)[0] for r in reports} == {"left", "right"}
@@ -132,7 +132,7 @@ def test_trigger_table_unavailable_dead_letters_the_event_and_its_redrive_starts
     # Given the trigger table answers ResourceNotFoundException to the trigger's first call, on every attempt
     # Lambda makes (the first and its two retries), so nothing of the trigger is recorded
     runtime.put_model_config("no-table", model_config)
-    runtime.faults.fail("dynamodb", "PutItem", "ResourceNotFoundException", times=3)
+    runtime.faults.fail("dynamodb", "PutItem", "ResourceNotFoundException", times=3, matching="model#no-table")
     # When data is uploaded
     key = runtime.upload("no-table", "part-1.csv", dataset.parts[0])
     runtime.lambda_registry.drain(timeout=30)
@@ -151,7 +151,7 @@ def test_trigger_table_unavailable_dead_letters_the_event_and_its_redrive_starts
     # Then exactly one run starts, and it trains and deploys
     assert [a["status"] for a in answers] == ["started", "duplicate"]
     [execution] = [e for e in runtime.executions() if e["name"].startswith("no-table-")]
-    assert runtime.next_execution() == execution["executionArn"]
+    assert runtime.next_execution(model="no-table") == execution["executionArn"]
     assert runtime.follow(execution["executionArn"]).status == "SUCCEEDED"
 
 
@@ -202,7 +202,7 @@ def test_a_stopped_run_frees_the_model_notifies_and_the_trigger_that_waited_runs
     # Given a run waiting in its debounce (a one-hour quiet window), and a second upload that arrived meanwhile
     runtime.put_model_config("halted", {**model_config, "quiet_window_seconds": 3600})
     runtime.upload("halted", "part-1.csv", dataset.parts[0])
-    arn = runtime.next_execution()
+    arn = runtime.next_execution(model="halted")
     runtime.upload("halted", "part-2.csv", dataset.parts[1])
     _wait_for_pending(runtime, "halted", 2)
     runtime.put_model_config("halted", model_config)
@@ -213,7 +213,7 @@ def test_a_stopped_run_frees_the_model_notifies_and_the_trigger_that_waited_runs
     stopped = runtime.follow(arn)
     # Then the model is freed and exactly one follow-up run trains on both triggers
     assert stopped.status == "ABORTED"
-    follow_up = runtime.follow(runtime.next_execution())
+    follow_up = runtime.follow(runtime.next_execution(model="halted"))
     assert follow_up.status == "SUCCEEDED"
     assert len(follow_up.output["claim"]["triggers"]) == 2
     assert len([e for e in runtime.executions() if e["name"].startswith("halted-")]) == 2
@@ -227,7 +227,6 @@ def test_a_run_past_the_state_machine_timeout_frees_the_model_and_the_trigger_th
     runtime: OfflineRuntime, notifications: Any, dataset: Any, model_config: dict[str, Any]
 ) -> None:
     import json
-    import time
 
     sfn = runtime.client("stepfunctions")
     original = sfn.describe_state_machine(stateMachineArn=runtime.state_machine_arn)["definition"]
@@ -237,10 +236,8 @@ def test_a_run_past_the_state_machine_timeout_frees_the_model_and_the_trigger_th
     try:
         runtime.put_model_config("overdue", {**model_config, "quiet_window_seconds": 3600})
         runtime.upload("overdue", "part-1.csv", dataset.parts[0])
-        arn = runtime.next_execution()
-        deadline = time.monotonic() + 10
-        while not sfn.get_execution_history(executionArn=arn)["events"] and time.monotonic() < deadline:
-            time.sleep(0.01)  # the execution has read its definition once its history begins
+        # StartExecution copies the definition into the execution before it is listed: once listed, it has it
+        arn = runtime.next_execution(model="overdue")
     finally:
         sfn.update_state_machine(stateMachineArn=runtime.state_machine_arn, definition=original)
     runtime.put_model_config("overdue", model_config)
@@ -251,7 +248,7 @@ def test_a_run_past_the_state_machine_timeout_frees_the_model_and_the_trigger_th
     timed_out = runtime.follow(arn)
     assert timed_out.status == "TIMED_OUT"
     # Then the model is freed and exactly one follow-up run trains on the triggers that waited
-    follow_up = runtime.follow(runtime.next_execution())
+    follow_up = runtime.follow(runtime.next_execution(model="overdue"))
     assert follow_up.status == "SUCCEEDED"
     assert len(follow_up.output["claim"]["triggers"]) == 2
     assert len([e for e in runtime.executions() if e["name"].startswith("overdue-")]) == 2

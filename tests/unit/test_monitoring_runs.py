@@ -282,7 +282,8 @@ def test_many_capture_files_stream_in_batches_to_the_same_statistics(
             batch_sizes.append(batch.rows)
             yield batch
 
-    monkeypatch.setattr("retrainer_jobs.monitoring.analyze_window.read_batches", small_batches)
+    # patched where `analyze` looks it up: a by-name patch missed when another test had re-imported the job package
+    monkeypatch.setitem(analyze.__globals__, "read_batches", small_batches)
     streamed = analyze(tmp_path / "capture", loaded, Window())
 
     assert max(batch_sizes) == 64 and len(batch_sizes) >= 3000 // 64

@@ -15,7 +15,10 @@
   thread whose wait reached the deadline, before the next state starts. (moto joins the execution's
   thread for that many wall seconds.) The timeline ends with the execution.
 - moto's StopExecution right after StartExecution raced the execution's worker thread (`set_stop` on
-  an environment not built yet): a stop now waits until the environment exists.
+  an environment not built yet): a stop now waits until the environment exists. moto's `set_stop` also
+  ignores an environment whose program has no state yet (it becomes RUNNING only when `Program.eval`
+  sets the start state), so a stop in that gap was lost and the run went on: the environment is RUNNING
+  from the moment it exists, and a program stopped before it began ends ABORTED without running a state.
 """
 
 from __future__ import annotations
@@ -99,7 +102,9 @@ def _timeline_program_eval(self: Program, env: Environment) -> None:
         _MOTO_PROGRAM_EVAL(self, env)
         return
     timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
-    env.next_state_name = self.start_at.start_at_name
+    with env._state_mutex:  # a stop that came before the program began leaves it stopped
+        if env.is_running():
+            env.next_state_name = self.start_at.start_at_name
     key = str(env.states.context_object.context_object_data["Execution"]["Id"])
     timeline = clock.current().timeline(key)
     done = threading.Event()
@@ -146,6 +151,7 @@ def _environment_ready(original_start: Any, original_environment: Any, original_
 
     def get_environment(worker: Any) -> Any:
         env = original_environment(worker)
+        env.next_state_name = None  # RUNNING from now on, so a stop is never ignored (see the module docstring)
         worker.env = env
         ready = getattr(worker, "retrainer_env_ready", None)
         if ready is not None:
