@@ -270,6 +270,12 @@ def main() -> int:
     at_scale = scale_bench.run()
     for line in scale_bench.report_lines(at_scale):
         print(line)
+    # The monitoring jobs (issues 14 and 15) on 1,000,000 captured records, each side in its own interpreter.
+    from retrainer_jobs.monitoring import bench as monitoring_bench
+    from retrainer_jobs.monitoring import model_quality_bench
+
+    for line in monitoring_bench.bench_lines() + model_quality_bench.bench_lines():
+        print(line)
     return code if at_scale["status"] == "SUCCEEDED" else 1
 
 
