@@ -16,14 +16,12 @@ instance_type, scheduled_time}`.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 from stepfunctions.steps import Catch, Choice, ChoiceRule, Fail, Succeed, Task
 from stepfunctions.steps.states import Graph
 
+from statemachines import rendering
 from statemachines.monitoring_setup import monitoring_step
 from statemachines.tasks import JOB_TIMEOUT_SECONDS, SAGEMAKER_TRANSIENT, retry
 
@@ -151,26 +149,11 @@ def build() -> Graph:
 
 
 def render() -> str:
-    return json.dumps(json.loads(build().to_json()), indent=2, sort_keys=False) + "\n"
+    return rendering.render(build)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render the monitoring state machine to ASL.")
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--output", type=Path, help="write the ASL here")
-    mode.add_argument("--check", type=Path, help="fail if this file differs from a fresh render")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-        return 0
-    current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
-    if current != text:
-        print(f"{args.check} is stale: run `make render` and commit the result", file=sys.stderr)
-        return 1
-    print(f"{args.check} is current")
-    return 0
+    return rendering.main(build, "Render the monitoring state machine to ASL.", argv)
 
 
 if __name__ == "__main__":

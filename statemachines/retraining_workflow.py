@@ -29,14 +29,12 @@ the state machine's own SageMaker call.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 from stepfunctions.steps.states import Graph
 
 from retrainer.run_data import EXECUTION_TIMEOUT_SECONDS
+from statemachines import rendering
 from statemachines.coordination import debounce_then
 from statemachines.endings import endings, promote
 from statemachines.evaluation import evaluation
@@ -67,27 +65,11 @@ def build() -> Graph:
 
 
 def render() -> str:
-    definition = json.loads(build().to_json())
-    return json.dumps(definition, indent=2, sort_keys=False) + "\n"
+    return rendering.render(build)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render the retraining state machine to ASL.")
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--output", type=Path, help="write the ASL here")
-    mode.add_argument("--check", type=Path, help="fail if this file differs from a fresh render")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-        return 0
-    current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
-    if current != text:
-        print(f"{args.check} is stale: run `make render` and commit the result", file=sys.stderr)
-        return 1
-    print(f"{args.check} is current")
-    return 0
+    return rendering.main(build, "Render the retraining state machine to ASL.", argv)
 
 
 if __name__ == "__main__":
