@@ -19,6 +19,9 @@ EXECUTION_NAME_MAX = 80
 _RUN_DIGEST_CHARS = 12
 
 DRIFT_ALARM_INFIX = "-drift-"
+QUALITY_ALARM_INFIX = "-quality-"
+FEEDBACK_FOLDER = "feedback"  # <data prefix><model>/feedback/: labelled traffic written by model-quality runs
+GROUND_TRUTH_PREFIX = "ground-truth/"  # s3://<DataBucket>/ground-truth/<model>/yyyy/mm/dd/hh/*.jsonl
 ALARM_SUFFIX_SEPARATOR = "--"
 
 
@@ -71,6 +74,33 @@ def model_from_alarm(stack_name: str, alarm_name: str) -> str | None:
         return None
     model = alarm_name[len(prefix) :].split(ALARM_SUFFIX_SEPARATOR, 1)[0]
     return model if is_valid_model_name(model) else None
+
+
+def quality_alarm_prefix(stack_name: str) -> str:
+    return f"{stack_name}{QUALITY_ALARM_INFIX}"
+
+
+def quality_alarm_name(stack_name: str, model_name: str, metric: str) -> str:
+    """The model-quality alarm of a model: `<stack>-quality-<model>--<metric>` (e.g. `retrainer-quality-churn--auc`);
+    the QualityAlarm rule starts a retraining (trigger kind `quality_alarm`) when it goes into ALARM."""
+    return f"{quality_alarm_prefix(stack_name)}{model_name}{ALARM_SUFFIX_SEPARATOR}{metric}"
+
+
+def model_from_quality_alarm(stack_name: str, alarm_name: str) -> str | None:
+    prefix = quality_alarm_prefix(stack_name)
+    if not alarm_name.startswith(prefix):
+        return None
+    model = alarm_name[len(prefix) :].split(ALARM_SUFFIX_SEPARATOR, 1)[0]
+    return model if is_valid_model_name(model) else None
+
+
+def feedback_prefix(data_prefix: str, model_name: str) -> str:
+    """Where model-quality runs write a model's labelled traffic as training CSVs (never a retraining trigger)."""
+    return f"{model_data_prefix(data_prefix, model_name)}{FEEDBACK_FOLDER}/"
+
+
+def ground_truth_prefix(model_name: str) -> str:
+    return f"{GROUND_TRUTH_PREFIX}{model_name}/"
 
 
 def models_one_hyphen_off(model_part: str) -> list[str]:

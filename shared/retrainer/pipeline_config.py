@@ -227,6 +227,34 @@ HOURLY = "cron(0 * ? * * *)"
 DEFAULT_DRIFT_THRESHOLD = 0.1
 
 
+class ModelQualitySettings(_Strict):
+    """Model-quality monitoring (README "Ground truth and model quality"): on the model's schedule, the captured
+    predictions of a window joined with the ground truth uploaded to `s3://<DataBucket>/ground-truth/<model>/`,
+    scored (AUC, accuracy, precision, recall, F1, log loss), published to `aws/sagemaker/Endpoints/model-metrics`
+    and judged by the quality alarm (the gate metric below the model's threshold, or below the promoted model's
+    test score minus `margin`), which starts a retraining. The merged rows become training data under
+    `<data prefix><model>/feedback/`.
+    """
+
+    enabled: bool = True
+    lookback_hours: float = Field(
+        default=24.0,
+        ge=0.0,
+        le=720.0,
+        description="How late labels may arrive: the run at T judges the captures of "
+        "[T - lookback - window, T - lookback) with every label uploaded before T.",
+    )
+    margin: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="How far below the promoted model's test score the live gate metric may fall before the alarm.",
+    )
+    min_labels: int = Field(
+        default=50, ge=1, le=1_000_000, description="Labelled rows a window needs before it is judged at all."
+    )
+
+
 class MonitoringSettings(_Strict):
     """Data-quality monitoring of the promoted model (README "Monitoring").
 
@@ -247,6 +275,7 @@ class MonitoringSettings(_Strict):
     window_minutes: int = Field(default=60, ge=5, le=1440, description="Captured requests each run analyses.")
     drift_threshold: float = Field(default=DEFAULT_DRIFT_THRESHOLD, gt=0.0, le=1.0)
     instance_type: InstanceType = "ml.m5.xlarge"
+    quality: ModelQualitySettings = Field(default_factory=ModelQualitySettings)
 
     @model_validator(mode="after")
     def _model_monitor_takes_cron(self) -> MonitoringSettings:

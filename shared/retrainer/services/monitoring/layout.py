@@ -3,6 +3,10 @@
     s3://<artifacts>/monitoring/<model>/baseline/<run-id>/        statistics.json, constraints.json
     s3://<artifacts>/monitoring/<model>/<schedule>/yyyy/mm/dd/hh/ statistics.json, constraints.json,
                                                                    constraint_violations.json, cloudwatch_metrics.json
+    s3://<artifacts>/monitoring/<model>/model-quality/<schedule>/yyyy/mm/dd/hh/
+                                   statistics.json (binary_classification_metrics), variant_statistics.json,
+                                   constraints.json, constraint_violations.json, cloudwatch_metrics.json,
+                                   merge_summary.json  (a model-quality run; hh = the judged window's end hour)
 
 A schedule monitors one promoted model version: it is named after the version's run id (its variant name),
 in the stack's schedule group; the drift alarms are `<stack>-drift-<model>--<feature>`, the convention the
@@ -18,6 +22,8 @@ from retrainer import naming
 from retrainer.ports import ObjectReader
 
 MONITORING_PREFIX = "monitoring"
+MODEL_QUALITY_FOLDER = "model-quality"  # never a schedule name: those are run ids, `<model>-<12 hex>`
+MODEL_QUALITY_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
 DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
 
 
@@ -31,6 +37,14 @@ def reports_uri(bucket: str, model_name: str, schedule_name: str) -> str:
 
 def report_uri(bucket: str, model_name: str, schedule_name: str, hour: datetime) -> str:
     return f"{reports_uri(bucket, model_name, schedule_name)}{hour:%Y/%m/%d/%H}/"
+
+
+def quality_reports_uri(bucket: str, model_name: str, schedule_name: str) -> str:
+    return f"s3://{bucket}/{MONITORING_PREFIX}/{model_name}/{MODEL_QUALITY_FOLDER}/{schedule_name}/"
+
+
+def quality_report_uri(bucket: str, model_name: str, schedule_name: str, hour: datetime) -> str:
+    return f"{quality_reports_uri(bucket, model_name, schedule_name)}{hour:%Y/%m/%d/%H}/"
 
 
 def schedule_name(variant_name: str) -> str:
