@@ -132,7 +132,9 @@ def weights_chart(records: list[WeightRecord]) -> str:
     return uri[0]
 
 
-def _draw_drift(axes: Axes, runs: list[MonitoringRun], thresholds: dict[str, float], method: str) -> None:
+def _draw_drift(
+    axes: Axes, runs: list[MonitoringRun], thresholds: dict[str, float], method: str, beside: bool = False
+) -> None:
     for feature in sorted({f for run in runs for f in run.drift}):
         points = [(run.hour, run.drift[feature]) for run in runs if feature in run.drift]
         axes.plot(_x([p[0] for p in points]), [p[1] for p in points], "o-", label=feature)
@@ -140,7 +142,10 @@ def _draw_drift(axes: Axes, runs: list[MonitoringRun], thresholds: dict[str, flo
         axes.axhline(threshold, color="grey", linestyle=":", label=f"threshold {threshold}")
     axes.set_ylabel(f"{method} L-infinity distance".strip())
     axes.set_title("Baseline drift per feature")
-    axes.legend(fontsize="small", ncols=2)
+    if beside:  # above the quality panel: legends beside both, so both panels keep the same width
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    else:
+        axes.legend(fontsize="small", ncols=2)
 
 
 def gate_metric_of(runs: list[QualityRun]) -> str:
@@ -159,8 +164,9 @@ def _draw_quality(axes: Axes, runs: list[QualityRun]) -> None:
         (line,) = axes.plot(_x([r.time for r in judged]), [r.value(metric) for r in judged], "o-", label=schedule)
         bounded = [(r.time, r.bounds[metric].threshold) for r in own if metric in r.bounds]
         if bounded:
+            # a dash per window (so a version judged once still shows its bound), joined while it holds
             axes.plot(_x([b[0] for b in bounded]), [b[1] for b in bounded], linestyle="--", drawstyle="steps-post",
-                      color=line.get_color(), label=f"{schedule} alarm bound")  # fmt: skip
+                      marker="_", markersize=14, color=line.get_color(), label=f"{schedule} alarm bound")  # fmt: skip
     violated = [run for run in runs if run.violations and not math.isnan(run.value(metric))]
     if violated:
         axes.plot(_x([r.time for r in violated]), [r.value(metric) for r in violated], "o", markersize=12,
@@ -172,7 +178,7 @@ def _draw_quality(axes: Axes, runs: list[QualityRun]) -> None:
                   transform=axes.get_xaxis_transform(), label=f"no {metric}: too few labels, or one class")  # fmt: skip
     axes.set_ylabel(metric)
     axes.set_title(f"Model quality: {metric} per window against ground truth")
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside: it hides no window
 
 
 def drift_chart(runs: list[MonitoringRun], thresholds: dict[str, float], method: str = "") -> str:
@@ -185,7 +191,7 @@ def drift_chart(runs: list[MonitoringRun], thresholds: dict[str, float], method:
 
 def quality_chart(runs: list[QualityRun]) -> str:
     """Model quality over time alone (no drift measured yet)."""
-    with _figure(7.5, 3.6) as (axes, uri):
+    with _figure(9.5, 3.6) as (axes, uri):
         _draw_quality(axes, runs)
         _time_axis(axes, [run.time for run in runs])
     return uri[0]
@@ -196,10 +202,10 @@ def timeline_figure(
 ) -> Figure:
     """Drift above model quality on one time axis (each plotted at the end of the window it judged), so a drop in
     quality can be read against the drift that came before it."""
-    figure = Figure(figsize=(7.5, 6.6), dpi=100, layout="constrained")
+    figure = Figure(figsize=(9.5, 6.6), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     drift_axes, quality_axes = figure.subplots(2, 1, sharex=True)
-    _draw_drift(drift_axes, drift_runs, thresholds, method)
+    _draw_drift(drift_axes, drift_runs, thresholds, method, beside=True)
     _draw_quality(quality_axes, quality_runs)
     _time_axis(quality_axes, [run.hour for run in drift_runs] + [run.time for run in quality_runs])
     quality_axes.set_xlabel("end of the window judged (UTC)")
