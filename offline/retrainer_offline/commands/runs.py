@@ -373,6 +373,7 @@ def write_model_reports(stack: Stack, model: str, out_dir: Path, console: Consol
         stack.output("ArtifactsBucketName"),
         model,
         out_dir,
+        data_bucket=stack.output("DataBucketName"),
         stepfunctions_client=stack.client("stepfunctions"),
         state_machine_arn=stack.state_machine_arn,
     )
