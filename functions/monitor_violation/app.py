@@ -1,4 +1,4 @@
-"""A drift alarm in ALARM, or a Model Monitor run completed with violations, retrains the model."""
+"""A drift or model-quality alarm in ALARM, or a Model Monitor run completed with violations, retrains the model."""
 
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ def restore_budget(update_timeout_seconds: int, poll_seconds: int = ENDPOINT_POL
     return poll_budget(max(2 * update_timeout_seconds, RESTORE_PATIENCE_SECONDS), poll_seconds)
 
 
-TriggerKind = Literal["s3_upload", "drift_alarm", "monitoring_violation"]
+# quality_alarm: the model-quality alarm <stack>-quality-<model>--<metric> (issue 15; runs on the feedback data).
+TriggerKind = Literal["s3_upload", "drift_alarm", "monitoring_violation", "quality_alarm"]
 
 
 class TriggerInfo(_Strict):
@@ -48,7 +49,7 @@ class TriggerInfo(_Strict):
 
     kind: TriggerKind
     event_id: str
-    source: str = Field(description="The S3 object URI, alarm name or monitoring job name.")
+    source: str = Field(description="The S3 object URI, alarm name (drift or quality) or monitoring job name.")
     detail: str = ""
     trigger_ids: tuple[str, ...] = Field(
         default=(), description="The trigger-table ids the run was started for (a follow-up: its pending ones)."
@@ -157,7 +158,7 @@ class ConsumedTrigger(_Strict):
 
     trigger_id: str
     kind: str
-    source: str = Field(description="The S3 object URI, alarm name or monitoring job name.")
+    source: str = Field(description="The S3 object URI, alarm name (drift or quality) or monitoring job name.")
     event_id: str
     received_at: float = Field(description="When the trigger table recorded it (epoch seconds).")
 

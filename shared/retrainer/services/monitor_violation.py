@@ -1,4 +1,5 @@
-"""monitor_violation: a drift alarm in ALARM, or a Model Monitor run with violations, retrains the model."""
+"""monitor_violation: a drift or model-quality alarm in ALARM, or a Model Monitor run with violations, retrains
+the model."""
 
 from __future__ import annotations
 
@@ -17,19 +18,59 @@ def start_from_alarm(event: AlarmStateChangeEvent, defaults: StackDefaults, adap
     alarm = event.detail.alarm_name
     if event.detail.state.value != "ALARM":
         raise EventRejected("alarm is not in ALARM state", alarm=alarm, state=event.detail.state.value)
+    if alarm.startswith(naming.quality_alarm_prefix(defaults.stack_name)):
+        return _start_from_quality_alarm(event, defaults, adapters)
     prefix = naming.drift_alarm_prefix(defaults.stack_name)
     model_name = naming.model_from_alarm(defaults.stack_name, alarm)
     if model_name is None:
         # An alarm with this stack's prefix was meant for it: its owner must rename it (and is told).
         rejection = ActionNeeded if alarm.startswith(prefix) else EventRejected
         raise rejection(
-            "alarm name does not follow the drift-alarm convention <stack>-drift-<model>[--<suffix>]",
+            "alarm name does not follow the drift-alarm convention <stack>-drift-<model>[--<suffix>] "
+            "(or the quality-alarm convention <stack>-quality-<model>--<metric>)",
             alarm=alarm,
             expected_prefix=prefix,
         )
     if naming.ALARM_SUFFIX_SEPARATOR not in alarm[len(prefix) :]:
         _check_not_one_hyphen_off(alarm, model_name, defaults, adapters)
     trigger = TriggerInfo(kind="drift_alarm", event_id=event.id, source=alarm, detail=event.detail.state.reason[:500])
+    return prepare_and_start(
+        model_name=model_name,
+        trigger=trigger,
+        identity=(alarm, event.detail.state.timestamp),
+        defaults=defaults,
+        adapters=adapters,
+    )
+
+
+def _start_from_quality_alarm(event: AlarmStateChangeEvent, defaults: StackDefaults, adapters: Adapters) -> RunOutcome:
+    """The model-quality alarm `<stack>-quality-<model>--<metric>`: the served model scores worse on the labelled
+    traffic, so it retrains on its data folder, where model-quality runs wrote that traffic (`feedback/`).
+
+    Without feedback CSVs the run would train on the rows the champion already learnt from: rejected, and the
+    owner is told where the labels go. With them, CheckNewData still ends a run whose rows equal the champion's
+    (NoNewData), and the alarm sends no second event while it stays in ALARM: no retraining loop."""
+    alarm = event.detail.alarm_name
+    model_name = naming.model_from_quality_alarm(defaults.stack_name, alarm)
+    if model_name is None:
+        raise ActionNeeded(
+            "alarm name does not follow the quality-alarm convention <stack>-quality-<model>--<metric>",
+            alarm=alarm,
+            expected_prefix=naming.quality_alarm_prefix(defaults.stack_name),
+        )
+    feedback = naming.feedback_prefix(defaults.data_prefix, model_name)
+    if not adapters.data_catalog.has_csv(defaults.data_bucket, feedback):
+        ground_truth = f"s3://{defaults.data_bucket}/{naming.ground_truth_prefix(model_name)}yyyy/mm/dd/hh/"
+        raise ActionNeeded(
+            f"the quality alarm fired but no labelled rows were written as feedback data for model {model_name!r} "
+            f"(s3://{defaults.data_bucket}/{feedback} holds no CSV): retraining now would relearn the champion's "
+            f"data; upload ground truth (JSON lines) to {ground_truth} so the next model-quality run writes them",
+            alarm=alarm,
+            model_name=model_name,
+            feedback=f"s3://{defaults.data_bucket}/{feedback}",
+            ground_truth=ground_truth,
+        )
+    trigger = TriggerInfo(kind="quality_alarm", event_id=event.id, source=alarm, detail=event.detail.state.reason[:500])
     return prepare_and_start(
         model_name=model_name,
         trigger=trigger,

@@ -1,4 +1,8 @@
-"""start_retraining: an uploaded CSV under `<prefix><model>/` retrains that model on its whole folder."""
+"""start_retraining: an uploaded CSV under `<prefix><model>/` retrains that model on its whole folder.
+
+Two kinds of objects in the data bucket are never a trigger: the feedback data model-quality runs write under
+`<prefix><model>/feedback/` every window (the quality alarm starts that retraining), and the ground truth users
+upload under `ground-truth/<model>/` (labels that model-quality runs read)."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ def start_from_upload(event: S3ObjectCreatedEvent, defaults: StackDefaults, adap
     context = {"bucket": bucket, "key": key}
     if bucket != defaults.data_bucket:
         raise EventRejected("object is not in the stack's data bucket", expected=defaults.data_bucket, **context)
+    _check_not_generated_or_labels(key, defaults.data_prefix, context)
     _check_key(key, defaults.data_prefix, context)
     if not detail.object.size:
         raise EventRejected("object is empty (size 0)", **context)
@@ -61,6 +66,22 @@ def start_from_upload(event: S3ObjectCreatedEvent, defaults: StackDefaults, adap
         adapters=adapters,
         version=ordering,
     )
+
+
+def _check_not_generated_or_labels(key: str, prefix: str, context: dict[str, str]) -> None:
+    """Feedback CSVs land every model-quality window and ground truth every hour: neither starts a run."""
+    model_name = naming.model_name_from_key(key, prefix)
+    if model_name is not None and key.startswith(naming.feedback_prefix(prefix, model_name)):
+        raise EventRejected(
+            "feedback data: a quality alarm starts the retraining "
+            f"(objects under <prefix><model>/{naming.FEEDBACK_FOLDER}/ are written by model-quality runs)",
+            model_name=model_name,
+            **context,
+        )
+    if key.startswith(naming.GROUND_TRUTH_PREFIX):
+        raise EventRejected(
+            "ground truth: labels for model-quality runs, never training data or a retraining trigger", **context
+        )
 
 
 def _sequencer(raw: str | None, context: dict[str, str]) -> str | None:
