@@ -20,7 +20,12 @@ job's ExitMessage), fits the feature encoder and writes, under the output folder
   (minus the target, drop_columns and id_column), no header: what a client sends, so the transform
   of the pipeline model (DataProcessing InputFilter `$[1:]`, JoinSource Input, OutputFilter
   `$[0,-1]`) scores it and keeps `label,score` per line;
-- `schema/schema.json` (the input schema) and `schema/row-splits.csv` (`key,split` of every row:
+- `test-raw/recent.csv` (only when some test rows come from feedback files, `feedback/*.csv` under the model's
+  folder: labelled traffic the model-quality runs write): those rows again, in the same layout. The transforms
+  score every file under `test-raw/`, so Evaluate scores this recent window beside the holdout. The holdout
+  (`test.csv`) keeps every test row, feedback included: its meaning (the hash-split 10% of everything in the
+  folder) does not depend on whether feedback exists, and without feedback every output is what it was;
+- `schema/schema.json` (the input schema; with feedback files, `recent_window` counts their test rows) and `schema/row-splits.csv` (`key,split` of every row:
   how many test rows a model has seen is the overlap of its train/validation keys with these);
 - `encoder/model.tar.gz`: the feature model for SageMaker's scikit-learn serving container
   (`code/inference.py`, `encoder.json`, `schema.json`); see inference.py.
@@ -56,6 +61,8 @@ except ImportError:  # pragma: no cover - in the processing container the job fi
 SCHEMA_FORMAT = "retrainer-input-schema/1"
 SPLITS = (("train", 0.7), ("validation", 0.9), ("test", 1.0))  # cumulative shares: 70/20/10
 MIN_ROWS = 10
+FEEDBACK_FOLDER = "feedback"  # <model>/feedback/*.csv: labelled traffic (retrainer.naming.FEEDBACK_FOLDER)
+RECENT_FILE = "recent.csv"  # test-raw/recent.csv: the recent window (retrainer.services.evaluation reads its .out)
 
 
 # ------------------------------------------------------------------------------ stable split
@@ -114,9 +121,9 @@ def encoder_spec(checked: Checked) -> dict[str, Any]:
 
 
 def schema(
-    checked: Checked, rules: Rules, id_column: str | None, counts: dict[str, int], print_: str
+    checked: Checked, rules: Rules, id_column: str | None, counts: dict[str, int], print_: str, recent: int = 0
 ) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "format": SCHEMA_FORMAT,
         "columns": [
             {
@@ -142,6 +149,20 @@ def schema(
             "shares": [0.7, 0.2, 0.1],
         },
     }
+    feedback = sorted({name for name in checked.upload.files.tolist() if is_feedback(name)})
+    if feedback:  # only then: a model without feedback keeps the schema it had, byte for byte
+        document["recent_window"] = {
+            "rows": recent,
+            "source": f"the test split's rows from {FEEDBACK_FOLDER}/*.csv (labelled traffic)",
+            "file": f"test-raw/{RECENT_FILE}" if recent else "",
+            "feedback_files": feedback,
+        }
+    return document
+
+
+def is_feedback(name: str) -> bool:
+    """A file (relative to the model's folder) the model-quality runs wrote: `feedback/<window>.csv`."""
+    return name.startswith(FEEDBACK_FOLDER + "/")
 
 
 def raw_test_rows(checked: Checked, mask: np.ndarray) -> str:
@@ -203,7 +224,8 @@ def run(input_dir: Path, output_dir: Path, rules: Rules, id_column: str | None =
     if len(set(checked.label[split == "train"].tolist())) < 2:
         raise DataProblem(f"the train split holds one class of {rules.target!r} only; upload more rows of both")
     encoder = encoder_spec(checked)
-    document = schema(checked, rules, id_column, counts, fingerprint(checked, content))
+    recent = (split == "test") & np.array([is_feedback(name) for name in upload.files.tolist()], dtype=bool)
+    document = schema(checked, rules, id_column, counts, fingerprint(checked, content), recent=int(recent.sum()))
     matrix = inference.encode(upload.frame, encoder)
     for name in ("train", "validation"):
         mask = split == name
@@ -211,6 +233,8 @@ def run(input_dir: Path, output_dir: Path, rules: Rules, id_column: str | None =
     test = split == "test"
     _write(output_dir / "test" / "test.csv", inference.to_csv_lines(matrix[test], checked.label[test]))
     _write(output_dir / "test-raw" / "test.csv", raw_test_rows(checked, test))
+    if recent.any():  # no file without rows: a transform of an empty file has nothing to say
+        _write(output_dir / "test-raw" / RECENT_FILE, raw_test_rows(checked, recent))
     _write(output_dir / "schema" / "schema.json", json.dumps(document, indent=1))
     _write(output_dir / "schema" / "row-splits.csv", "key,split\n" + "".join(f"{k},{s}\n" for k, s in zip(keys, split)))  # noqa: B905
     _write(output_dir / "encoder" / "model.tar.gz", model_artifact(encoder, document))
