@@ -25,7 +25,8 @@ job's ExitMessage), fits the feature encoder and writes, under the output folder
   score every file under `test-raw/`, so Evaluate scores this recent window beside the holdout. The holdout
   (`test.csv`) keeps every test row, feedback included: its meaning (the hash-split 10% of everything in the
   folder) does not depend on whether feedback exists, and without feedback every output is what it was;
-- `schema/schema.json` (the input schema; with feedback files, `recent_window` counts their test rows) and `schema/row-splits.csv` (`key,split` of every row:
+- `schema/schema.json` (the input schema; with feedback files, `recent_window` counts their test rows)
+  and `schema/row-splits.csv` (`key,split` of every row:
   how many test rows a model has seen is the overlap of its train/validation keys with these);
 - `encoder/model.tar.gz`: the feature model for SageMaker's scikit-learn serving container
   (`code/inference.py`, `encoder.json`, `schema.json`); see inference.py.
