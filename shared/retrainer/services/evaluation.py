@@ -326,7 +326,11 @@ def recent_labels(transform_output: str, reader: ObjectReader, max_rows: int) ->
     """One model's `label,score` lines of the recent window, or None when the run had no recent file."""
     bucket, prefix = _split_uri(transform_output)
     keys = [key for key in reader.list_keys(bucket, prefix) if _is_recent(key)]
-    return _read_labels(reader, bucket, keys, transform_output + RECENT_OUTPUT, max_rows) if keys else None
+    return (
+        _read_labels(reader, bucket, keys, f"{transform_output.rstrip('/')}/{RECENT_OUTPUT}", max_rows)
+        if keys
+        else None
+    )
 
 
 def recent_window(request: EvaluationRequest, reader: ObjectReader, max_rows: int) -> RecentWindow | None:
