@@ -64,8 +64,29 @@ def test_feedback_rows_of_the_test_split_are_written_again_as_the_recent_window(
     assert trained + len(holdout) == len(upload) + 400
     # ... and the schema counts the window and names the feedback it came from
     assert document["recent_window"]["rows"] == len(recent)
-    assert document["recent_window"]["feedback_files"] == [FEEDBACK]
+    assert document["recent_window"]["files"] == [FEEDBACK] and document["recent_window"]["feedback_files"] == 1
     assert json.loads((tmp_path / "out" / "schema" / "schema.json").read_text()) == document
+
+
+def test_the_recent_window_is_the_newest_weeks_feedback_older_traffic_stays_in_the_holdout(tmp_path: Path) -> None:
+    # Given feedback of a day-long window and of an hour a month before it
+    folder = _folder(tmp_path, feedback_rows=400)
+    (folder / FEEDBACK).rename(folder / "feedback" / "2026-11-01-10.csv")
+    newest = churn.table(300, seed=12, drift=1.0)
+    newest["customer_id"] = [f"newest-{i}" for i in range(300)]
+    churn.write_csv(newest, folder / "feedback" / "2026-12-01-0000--2026-12-02-0000.csv")
+
+    # When Preprocess runs
+    document = preprocess.run(folder, tmp_path / "out", RULES, id_column="customer_id")
+
+    # Then the recent window is the newest file's test rows; the month-old ones are in the holdout only
+    splits = pd.read_csv(tmp_path / "out" / "schema" / "row-splits.csv")["split"]
+    newest_test = int((splits.iloc[400:700] == "test").sum())  # path order: 2026-11-01-10, then 2026-12-01-...
+    recent = _raw(tmp_path / "out" / "test-raw" / RECENT_TEST_FILE)
+    assert document["recent_window"]["files"] == ["feedback/2026-12-01-0000--2026-12-02-0000.csv"]
+    assert len(recent) == document["recent_window"]["rows"] == newest_test
+    assert document["recent_window"]["feedback_files"] == 2
+    assert len(_raw(tmp_path / "out" / "test-raw" / "test.csv")) == int((splits == "test").sum())
 
 
 def test_without_feedback_the_outputs_are_the_ones_a_model_always_had(tmp_path: Path) -> None:
