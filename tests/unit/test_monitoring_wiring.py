@@ -237,6 +237,16 @@ def test_plan_baseline_drops_the_target_and_the_dropped_columns() -> None:
     assert plan["arguments"][plan["arguments"].index("--drop-columns") + 1] == "churned,customer_id"
 
 
+def test_plan_baseline_leaves_the_id_column_out_of_the_baseline() -> None:
+    """Given a model keyed by an id column, when its baseline is planned, then the id is not a feature to watch:
+    clients never send it (a drift alarm on `customer_id` and a column-count mismatch would follow)."""
+    config = PipelineConfig(target_column="churned", id_column="customer_id")
+    plan = call(
+        {"action": "plan_baseline", "run_id": "churn-aaa", "config": config.model_dump(mode="json")}, adapters()
+    )
+    assert plan["arguments"][plan["arguments"].index("--drop-columns") + 1] == "churned,customer_id"
+
+
 # ---------------------------------------------------------------- a scheduled run
 
 

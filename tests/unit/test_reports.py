@@ -12,8 +12,10 @@ import copy
 import importlib.util
 import io
 import json
+import math
 import re
 from datetime import UTC, datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retrainer.services.monitoring import layout
 from retrainer_jobs.monitoring.__main__ import main as monitoring_job
+from retrainer_jobs.monitoring.ground_truth import ground_truth_line
+from retrainer_jobs.monitoring.model_quality_job import main as model_quality_job
 from retrainer_offline.reports.report_data import ReportData
 from retrainer_offline.reports.rollout_history import (
     BAKE_STARTS,
@@ -35,6 +40,8 @@ from retrainer_offline.reports.s3_loader import load_report_data
 DATA = Path(__file__).resolve().parents[1] / "data" / "reports"
 MODEL, SCHEDULE, BUCKET = "car-loans", "car-loans-hourly", "artifacts"
 FIRST_HOUR, DRIFT_HOUR = "2026-12-01T10", "2026-12-01T11"
+# Two promoted versions (a model-quality schedule each, named after the version's run id).
+FIRST_VERSION, SECOND_VERSION = "car-loans-0a1b2c3d4e5f", "car-loans-1b2c3d4e5f60"
 
 needs_matplotlib = pytest.mark.skipif(
     importlib.util.find_spec("matplotlib") is None, reason="matplotlib is not installed (pyproject `offline` extra)"
@@ -117,6 +124,86 @@ def job_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# ---------------------------------------------------------------- model-quality runs, produced by the job code
+
+# (version, window start hour, labelled requests, skill, labels): skill separates the classes (0: a coin toss); the
+# labels "mixed", "one class" (every label 1) or "none" (nothing uploaded).
+QUALITY_WINDOWS = (
+    (FIRST_VERSION, 10, 300, 4.0, "mixed"),  # good: no violation
+    (FIRST_VERSION, 11, 300, 0.6, "mixed"),  # the drifted hour: AUC falls below the bound, a violation
+    (SECOND_VERSION, 12, 120, 4.0, "mixed"),  # under 200 rows: standard deviations "NaN"
+    (SECOND_VERSION, 13, 250, 4.0, "one class"),  # AUC and log loss "NaN"
+    (SECOND_VERSION, 14, 40, 4.0, "none"),  # no labels yet: only merge_summary.json
+)
+BASELINE_SCORE, MARGIN = 0.97, 0.02  # the alarm bound: auc < 0.95
+
+
+def _quality_window(root: Path, start: int, rows: int, skill: float, labels: str) -> int:
+    """Captured predictions of one hour and (unless "none") their labels uploaded an hour after the window."""
+    rng = np.random.default_rng(start)
+    truth = np.ones(rows, dtype=int) if labels == "one class" else rng.integers(0, 2, rows)
+    scores = 1 / (1 + np.exp(-(skill * (truth - 0.5) + rng.normal(0, 1, rows))))
+    hour = f"2026-12-01T{start:02d}"
+    records = [
+        json.dumps(
+            {
+                "captureData": {
+                    "endpointInput": {
+                        "observedContentType": "text/csv",
+                        "mode": "INPUT",
+                        "data": "30,21000.00,north",
+                        "encoding": "CSV",
+                    },
+                    "endpointOutput": {
+                        "observedContentType": "text/csv",
+                        "mode": "OUTPUT",
+                        "data": f"{score:.6f}",
+                        "encoding": "CSV",
+                    },
+                },
+                "eventMetadata": {"eventId": f"{hour}-{i}", "inferenceTime": f"{hour}:{i % 60:02d}:00Z"},
+                "eventVersion": "0",
+            }
+        )
+        for i, score in enumerate(scores)
+    ]
+    _write_lines(root / "capture" / "car-loans-endpoint" / "AllTraffic", hour, records)
+    if labels != "none":
+        upload = f"2026-12-01T{start + 2:02d}"
+        _write_lines(root / "truth", upload, [ground_truth_line(f"{hour}-{i}", str(t)) for i, t in enumerate(truth)])
+    return model_quality_job(
+        ["--capture-dir", str(root / "capture"), "--ground-truth-dir", str(root / "truth"),
+         "--output-dir", str(root / "report"), "--start-time", f"{hour}:00:00Z",
+         "--end-time", f"2026-12-01T{start + 1:02d}:00:00Z", "--gate-metric", "auc", "--gate-threshold", "0.8",
+         "--baseline-score", str(BASELINE_SCORE), "--margin", str(MARGIN), "--endpoint-name", "car-loans-endpoint",
+         "--schedule-name", "quality", "--message-file", str(root / "message")]
+    )  # fmt: skip
+
+
+def _write_lines(folder: Path, hour: str, lines: list[str]) -> None:
+    day, hh = hour.split("T")
+    target = folder / day.replace("-", "/") / hh
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "part.jsonl").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def quality_output(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], Path]:
+    """(version, window end hour) -> the report folder the model-quality job wrote for that window."""
+    reports = {}
+    for version, start, rows, skill, labels in QUALITY_WINDOWS:
+        root = tmp_path_factory.mktemp(f"quality-{start}")
+        code = _quality_window(root, start, rows, skill, labels)
+        assert code == (1 if labels == "none" else 0), (root / "message").read_text()
+        reports[(version, start + 1)] = root / "report"
+    return reports
+
+
+def quality_report(quality_output: dict[tuple[str, int], Path], end_hour: int, name: str) -> Any:
+    folder = next(path for (_, end), path in quality_output.items() if end == end_hour)
+    return json.loads((folder / name).read_text())
+
+
 # ---------------------------------------------------------------- a fake S3 bucket (ListObjectsV2 + GetObject)
 
 
@@ -154,10 +241,26 @@ def _hour_prefix(hour: str) -> str:
     return f"monitoring/{MODEL}/{SCHEDULE}/{day.replace('-', '/')}/{hh}/"
 
 
+def put_quality_runs(s3: FakeS3, quality_output: dict[tuple[str, int], Path]) -> None:
+    """Each model-quality run's files where the product writes them: layout.quality_report_uri."""
+    for (version, end_hour), folder in quality_output.items():
+        uri = layout.quality_report_uri(BUCKET, MODEL, version, datetime(2026, 12, 1, end_hour, tzinfo=UTC))
+        _, prefix = layout.split_uri(uri)
+        for file in folder.iterdir():
+            s3.put(prefix + file.name, json.loads(file.read_text()))
+
+
 def bucket_with(
-    job_output: Path, *, quality: bool = False, hours: tuple[str, ...] = (FIRST_HOUR, DRIFT_HOUR)
+    job_output: Path | None,
+    *,
+    quality: dict[tuple[str, int], Path] | None = None,
+    hours: tuple[str, ...] = (FIRST_HOUR, DRIFT_HOUR),
 ) -> FakeS3:
     s3 = FakeS3()
+    if quality:
+        put_quality_runs(s3, quality)
+    if job_output is None:
+        return s3
     for name in ("statistics.json", "constraints.json"):
         s3.put(f"monitoring/{MODEL}/baseline/3/{name}", json.loads((job_output / "baseline" / name).read_text()))
     for hour in hours:
@@ -171,11 +274,6 @@ def bucket_with(
             datetime(2026, 11, 20 + number, tzinfo=UTC),
         )
     s3.put(f"runs/{MODEL}/car-loans-0a1b2c3d4e5f/model/model.tar.gz", {})  # other run files are not reports
-    if quality:
-        s3.put(
-            f"monitoring/{MODEL}/{MODEL}-quality/2026/12/01/12/statistics.json",
-            json.loads((DATA / "model_quality_statistics.json").read_text()),
-        )
     # Another model whose name starts with this one's must not leak into its report.
     s3.put(f"monitoring/{MODEL}-eu/baseline/1/statistics.json", {"features": [{"name": "leaked_feature"}]})
     return s3
@@ -193,11 +291,13 @@ def history_events() -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the loader
 
 
-def test_loader_reads_the_models_files_from_s3_page_by_page(job_output: Path) -> None:
-    """Given a bucket holding a baseline, two hourly runs, three evaluation reports, a model-quality run and another
-    model's files, when the report data is loaded (3 keys per page), then each is found where the product writes it
-    and nothing of the other model is."""
-    data = load_report_data(bucket_with(job_output, quality=True), BUCKET, MODEL)
+def test_loader_reads_the_models_files_from_s3_page_by_page(
+    job_output: Path, quality_output: dict[tuple[str, int], Path]
+) -> None:
+    """Given a bucket holding a baseline, two hourly runs, three evaluation reports, five model-quality runs and
+    another model's files, when the report data is loaded (3 keys per page), then each is found where the product
+    writes it and nothing of the other model is."""
+    data = load_report_data(bucket_with(job_output, quality=quality_output), BUCKET, MODEL)
 
     assert [b.version for b in data.baselines] == ["3"]
     assert [(r.schedule, r.hour) for r in data.monitoring_runs] == [
@@ -212,8 +312,55 @@ def test_loader_reads_the_models_files_from_s3_page_by_page(job_output: Path) ->
         "car-loans-1b2c3d4e5f60",
         "car-loans-2c3d4e5f6071",
     ]
-    assert [(q.hour.hour, q.item_count, q.metrics["auc"]) for q in data.quality_runs] == [(12, 412, 0.9561)]
+    assert [(q.schedule, q.time.hour) for q in data.quality_runs] == [(v, end) for v, end in quality_output]
     assert "leaked_feature" not in json.dumps([b.statistics for b in data.baselines])
+
+
+def test_every_model_quality_run_is_loaded_with_its_values_counts_bound_and_violations(
+    quality_output: dict[tuple[str, int], Path],
+) -> None:
+    """Given five model-quality windows of two promoted versions written by the job (one violating, one under 200
+    rows, one of one class, one without labels), when they are loaded, then each window has its evaluation time,
+    the values of statistics.json (NaN where the job wrote "NaN"), merge_summary.json's counts, the alarm bound of
+    constraints.json and its violations; the window without labels has counts only."""
+    runs = load_report_data(bucket_with(None, quality=quality_output), BUCKET, MODEL).quality_runs
+
+    for run in runs:
+        end = run.time.hour
+        merge = quality_report(quality_output, end, "merge_summary.json")
+        assert run.merge["captured_records"] == merge["captured_records"]
+        assert run.merge["merged_records"] == merge["merged_records"]
+        if end == 15:
+            assert not run.judged and run.merge["missing"] == 40 and run.violations == []
+            continue
+        statistics = quality_report(quality_output, end, "statistics.json")
+        assert run.time == datetime.fromisoformat(statistics["dataset"]["evaluation_time"])
+        for metric in ("auc", "accuracy", "precision", "recall", "f1", "logloss"):
+            written = statistics["binary_classification_metrics"][metric]["value"]
+            assert run.value(metric) == pytest.approx(float(written), nan_ok=True)
+        assert run.bounds["auc"].threshold == pytest.approx(BASELINE_SCORE - MARGIN)
+        assert run.gate_metric == "auc"
+    by_end = {run.time.hour: run for run in runs}
+    assert [v.feature_name for v in by_end[12].violations] == ["auc"] and by_end[12].value("auc") < 0.95
+    assert all(not by_end[end].violations for end in (11, 13, 14))
+    assert math.isnan(by_end[13].metrics["auc"].deviation) and not math.isnan(by_end[13].metrics["auc"].value)
+    assert math.isnan(by_end[14].value("auc")) and math.isnan(by_end[14].value("logloss"))
+
+
+def test_a_model_monitor_statistics_file_without_the_other_files_is_read(tmp_path: Path) -> None:
+    """Given only a statistics.json in the developer guide's example layout (no merge summary, no constraints),
+    when it is loaded, then its window has the values, the labelled row count and the evaluation time."""
+    s3 = FakeS3()
+    _, prefix = layout.split_uri(
+        layout.quality_report_uri(BUCKET, MODEL, FIRST_VERSION, datetime(2026, 12, 1, 12, tzinfo=UTC))
+    )
+    s3.put(prefix + "statistics.json", json.loads((DATA / "model_quality_statistics.json").read_text()))
+
+    (run,) = load_report_data(s3, BUCKET, MODEL).quality_runs
+
+    assert (run.schedule, run.item_count, run.value("auc"), run.merge) == (FIRST_VERSION, 412, 0.9561, {})
+    assert run.time == datetime(2026, 12, 1, 12, 4, 12, 311000, tzinfo=UTC)
+    assert math.isnan(run.value("logloss"))  # the example has no log loss
 
 
 def test_only_the_newest_runs_statistics_are_downloaded(job_output: Path) -> None:
@@ -386,22 +533,146 @@ def test_history_page_shows_drift_per_feature_hour_by_hour(history_page: tuple[R
     assert '<img class="history" alt="drift per feature over time" src="data:image/png;base64,' in html
 
 
-@needs_matplotlib
-def test_model_quality_section_appears_only_with_model_quality_runs(
-    job_output: Path, history_page: tuple[ReportData, str]
-) -> None:
-    """Given no model-quality run, the page has no model-quality section (no placeholder); given one, it shows its
-    AUC, accuracy, precision, recall and F1 with a chart."""
+@pytest.fixture(scope="module")
+def quality_history_page(job_output: Path, quality_output: dict[tuple[str, int], Path]) -> tuple[ReportData, str]:
+    """The history page of both drift hours and the five model-quality windows, rendered once."""
     from retrainer_offline.reports.history_page import render_history_page
 
-    _, without = history_page
-    with_quality = render_history_page(load_report_data(bucket_with(job_output, quality=True), BUCKET, MODEL))
+    data = load_report_data(bucket_with(job_output, quality=quality_output), BUCKET, MODEL)
+    return data, render_history_page(data, "car-loans-data")
 
-    assert "Model quality" not in without
-    assert "<h2>Model quality over time</h2>" in with_quality
-    quality = with_quality.split('class="quality"', 1)[1].split("</table>", 1)[0]
-    assert "<th>auc</th><th>accuracy</th><th>precision</th><th>recall</th><th>f1</th>" in quality
-    assert "<td>0.9561</td>" in quality and "<td>412</td>" in quality
+
+QUALITY_COLUMNS = ("time", "version", "labelled", "missing", "auc", "accuracy", "precision", "recall", "f1", "logloss",
+                   "bound", "violations")  # fmt: skip
+CELL = re.compile(r'<td(?: class="(?P<css>[^"]*)")?(?: title="(?P<title>[^"]*)")?>(?P<text>.*?)</td>', re.S)
+
+
+def quality_table(html: str) -> dict[str, dict[str, tuple[str, str, str]]]:
+    """Window end -> column -> (css class, hover text, text) of the model-quality table."""
+    table = html.split('class="quality"', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr><td>.*?</tr>", table, re.S):
+        cells = [(m["css"] or "", unescape(m["title"] or ""), unescape(m["text"].strip())) for m in CELL.finditer(row)]
+        rows[cells[0][2]] = dict(zip(QUALITY_COLUMNS, cells, strict=True))
+    return rows
+
+
+def _shown(entry: dict[str, Any]) -> str:
+    return f"{entry['value']:.4f}" + (
+        "" if entry["standard_deviation"] == "NaN" else f" ±{entry['standard_deviation']:.4f}"
+    )
+
+
+@needs_matplotlib
+def test_history_page_lists_every_model_quality_window_with_its_values(
+    quality_output: dict[tuple[str, int], Path], quality_history_page: tuple[ReportData, str]
+) -> None:
+    """Given five model-quality windows of two promoted versions, when the history page is rendered, then each
+    window is a row (oldest first) with its version, labelled and captured requests, AUC, accuracy, F1 and log
+    loss as the job wrote them, the alarm bound, and the violation's text highlighted where it failed."""
+    _, html = quality_history_page
+
+    rows = quality_table(html)
+
+    assert list(rows) == [f"2026-12-01 {end:02d}:00" for end in (11, 12, 13, 14, 15)]
+    for (version, end), _ in quality_output.items():
+        row = rows[f"2026-12-01 {end:02d}:00"]
+        merge = quality_report(quality_output, end, "merge_summary.json")
+        assert row["version"][2] == version
+        assert row["labelled"][2] == f"{merge['merged_records']} / {merge['captured_records']}"
+        if end in (11, 12, 13):
+            metrics = quality_report(quality_output, end, "statistics.json")["binary_classification_metrics"]
+            for metric in ("auc", "accuracy", "f1", "logloss"):
+                assert row[metric][2] == _shown(metrics[metric])
+            assert row["bound"][2] == "auc < 0.95"
+    violation = quality_report(quality_output, 12, "constraint_violations.json")["violations"][0]["description"]
+    assert rows["2026-12-01 12:00"]["violations"] == ("violation", "", violation)
+    assert rows["2026-12-01 12:00"]["auc"][:2] == ("violation", violation)
+    assert violation.startswith("Metric auc with 0.") and "LessThanThreshold 0.95" in violation
+    assert rows["2026-12-01 11:00"]["violations"] == ("ok", "", "none")
+    assert "No labelled traffic yet" not in html
+
+
+@needs_matplotlib
+def test_nan_values_and_a_window_without_labels_render_as_such(quality_history_page: tuple[ReportData, str]) -> None:
+    """Given a window under 200 rows (no standard deviations), one whose labels hold one class (AUC "NaN") and one
+    without labels (no statistics.json), when the history page is rendered, then the first shows values without a
+    deviation, the second "NaN" with the reason on hover, the third its missing labels and that it was not judged."""
+    _, html = quality_history_page
+
+    rows = quality_table(html)
+
+    few, one_class, unlabelled = rows["2026-12-01 13:00"], rows["2026-12-01 14:00"], rows["2026-12-01 15:00"]
+    assert re.fullmatch(r"0\.\d{4}", few["auc"][2]) and "fewer than 200" in few["auc"][1]
+    assert one_class["auc"] == ("muted", "not computable: the window's labels hold one class", "NaN")
+    assert one_class["logloss"][2] == "NaN" and re.fullmatch(r"0\.\d{4} ±0\.\d{4}", one_class["accuracy"][2])
+    assert (unlabelled["labelled"][2], unlabelled["missing"][2]) == ("0 / 40", "40")
+    assert [unlabelled[m][2] for m in ("auc", "accuracy", "f1", "logloss", "bound")] == ["-"] * 5
+    assert unlabelled["violations"] == ("muted", "", "not judged: too few labelled rows")
+
+
+@needs_matplotlib
+def test_model_quality_is_drawn_under_the_drift_on_one_time_axis(quality_history_page: tuple[ReportData, str]) -> None:
+    """Given drift hours and model-quality windows, when the page is rendered, then one image holds both; its quality
+    panel shares the drift panel's time axis and has one AUC series per promoted version, each with its alarm
+    bound, the violating window ringed, and the windows without an AUC ticked."""
+    from matplotlib.dates import date2num
+
+    from retrainer_offline.reports.charts import timeline_figure
+
+    data, html = quality_history_page
+    image = re.search(r'<img class="history" alt="drift and model quality over time" src="data:image/png;base64,'
+                      r'([^"]+)"', html)  # fmt: skip
+    assert image and base64.b64decode(image[1]).startswith(b"\x89PNG")
+    assert 'alt="drift per feature over time"' not in html  # not drawn twice
+
+    drift_axes, quality_axes = timeline_figure(data.monitoring_runs, {}, "", data.quality_runs).axes
+
+    assert drift_axes.get_shared_x_axes().joined(drift_axes, quality_axes)
+    low, high = quality_axes.get_xlim()
+    hours = [date2num(datetime(2026, 12, 1, h, tzinfo=UTC)) for h in (10, 11, 15)]
+    assert low <= hours[0] and hours[2] <= high  # drift from 10:00, quality up to 15:00
+    lines = {line.get_label(): line for line in quality_axes.get_lines()}
+    assert quality_axes.get_ylabel() == "auc"
+    assert list(lines[FIRST_VERSION].get_ydata()) == [run.value("auc") for run in data.quality_runs[:2]]
+    for version in (FIRST_VERSION, SECOND_VERSION):
+        assert list(lines[f"{version} alarm bound"].get_ydata()) == pytest.approx([BASELINE_SCORE - MARGIN] * 2)
+    assert list(lines["violation"].get_xdata()) == [date2num(data.quality_runs[1].time)]
+    assert len(lines["no auc: too few labels, or one class"].get_xdata()) == 2
+
+
+@needs_matplotlib
+def test_without_model_quality_runs_the_page_says_where_to_upload_labels(
+    history_page: tuple[ReportData, str], tmp_path: Path, job_output: Path
+) -> None:
+    """Given no model-quality run, when the page is rendered, then it says there is no labelled traffic yet and
+    names the ground-truth folder (the stack's data bucket when given), and the drift chart stands alone."""
+    from retrainer_offline.reports.write_reports import write_reports
+
+    _, without_bucket = history_page
+    _, history = write_reports(bucket_with(job_output), BUCKET, MODEL, tmp_path, data_bucket="car-loans-data")
+
+    assert (
+        "No labelled traffic yet: upload ground truth to s3://car-loans-data/ground-truth/car-loans/yyyy/mm/dd/hh/"
+        in history.read_text()
+    )
+    assert "upload ground truth to s3://&lt;DataBucket&gt;/ground-truth/car-loans/yyyy/mm/dd/hh/" in without_bucket
+    assert 'class="quality"' not in without_bucket
+    assert '<img class="history" alt="drift per feature over time"' in without_bucket
+
+
+@needs_matplotlib
+def test_model_quality_without_drift_or_labels_still_renders(quality_output: dict[tuple[str, int], Path]) -> None:
+    """Given only the window without labels (no drift run yet), when the page is rendered, then it says no labelled
+    traffic yet, lists the window with its missing labels, and draws the quality chart alone."""
+    from retrainer_offline.reports.history_page import render_history_page
+
+    unlabelled = {key: path for key, path in quality_output.items() if key[1] == 15}
+    html = render_history_page(load_report_data(bucket_with(None, quality=unlabelled), BUCKET, MODEL))
+
+    assert "No labelled traffic yet" in html
+    assert quality_table(html)["2026-12-01 15:00"]["missing"][2] == "40"
+    assert '<img class="history" alt="model quality over time" src="data:image/png;base64,' in html
 
 
 # ---------------------------------------------------------------- canary weights

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -18,9 +20,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
-from .report_data import QUALITY_METRICS, MonitoringRun, QualityRun, RunEvaluation, WeightRecord
+from .report_data import DEFAULT_GATE_METRIC, MonitoringRun, QualityRun, RunEvaluation, WeightRecord
 
-BASELINE_COLOUR, WINDOW_COLOUR = "#4c72b0", "#dd8452"
+BASELINE_COLOUR, WINDOW_COLOUR, VIOLATION_COLOUR = "#4c72b0", "#dd8452", "#c0392b"
 TOP_CATEGORIES = 10
 
 
@@ -46,9 +48,13 @@ def _figure(width: float = 6.4, height: float = 3.2) -> Iterator[tuple[Axes, lis
     axes = figure.add_subplot()
     uri: list[str] = []
     yield axes, uri
+    uri.append(_png(figure))
+
+
+def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    uri.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def numeric_distribution(name: str, baseline: list[dict[str, Any]], window: list[dict[str, Any]]) -> str:
@@ -126,30 +132,87 @@ def weights_chart(records: list[WeightRecord]) -> str:
     return uri[0]
 
 
+def _draw_drift(
+    axes: Axes, runs: list[MonitoringRun], thresholds: dict[str, float], method: str, beside: bool = False
+) -> None:
+    for feature in sorted({f for run in runs for f in run.drift}):
+        points = [(run.hour, run.drift[feature]) for run in runs if feature in run.drift]
+        axes.plot(_x([p[0] for p in points]), [p[1] for p in points], "o-", label=feature)
+    for threshold in sorted(set(thresholds.values())):
+        axes.axhline(threshold, color="grey", linestyle=":", label=f"threshold {threshold}")
+    axes.set_ylabel(f"{method} L-infinity distance".strip())
+    axes.set_title("Baseline drift per feature")
+    if beside:  # above the quality panel: legends beside both, so both panels keep the same width
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    else:
+        axes.legend(fontsize="small", ncols=2)
+
+
+def gate_metric_of(runs: list[QualityRun]) -> str:
+    """The metric the quality alarm watches, as most runs' constraints.json state it (auc without any)."""
+    named = Counter(run.gate_metric for run in runs if run.bounds)
+    return named.most_common(1)[0][0] if named else DEFAULT_GATE_METRIC
+
+
+def _draw_quality(axes: Axes, runs: list[QualityRun]) -> None:
+    """The gate metric per window, one series per promoted version (schedule) with its alarm bound; windows that
+    violated are ringed in red; windows with no value (too few labels, or NaN) are ticked along the bottom."""
+    metric = gate_metric_of(runs)
+    for schedule in dict.fromkeys(run.schedule for run in runs):
+        own = [run for run in runs if run.schedule == schedule]
+        judged = [run for run in own if run.judged]
+        (line,) = axes.plot(_x([r.time for r in judged]), [r.value(metric) for r in judged], "o-", label=schedule)
+        bounded = [(r.time, r.bounds[metric].threshold) for r in own if metric in r.bounds]
+        if bounded:
+            # a dash per window (so a version judged once still shows its bound), joined while it holds
+            axes.plot(_x([b[0] for b in bounded]), [b[1] for b in bounded], linestyle="--", drawstyle="steps-post",
+                      marker="_", markersize=14, color=line.get_color(), label=f"{schedule} alarm bound")  # fmt: skip
+    violated = [run for run in runs if run.violations and not math.isnan(run.value(metric))]
+    if violated:
+        axes.plot(_x([r.time for r in violated]), [r.value(metric) for r in violated], "o", markersize=12,
+                  markerfacecolor="none", markeredgecolor=VIOLATION_COLOUR, label="violation")  # fmt: skip
+    unknown = [run.time for run in runs if math.isnan(run.value(metric))]
+    if unknown:
+        # x in data, y in axes units: at the bottom whatever the metric's range
+        axes.plot(_x(unknown), [0.02] * len(unknown), "|", color="grey", markersize=14,
+                  transform=axes.get_xaxis_transform(), label=f"no {metric}: too few labels, or one class")  # fmt: skip
+    axes.set_ylabel(metric)
+    axes.set_title(f"Model quality: {metric} per window against ground truth")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside: it hides no window
+
+
 def drift_chart(runs: list[MonitoringRun], thresholds: dict[str, float], method: str = "") -> str:
     """Drift distance per feature at each monitoring run, with the thresholds it is judged against."""
-    features = sorted({f for run in runs for f in run.drift})
     with _figure(7.5, 3.6) as (axes, uri):
-        for feature in features:
-            points = [(run.hour, run.drift[feature]) for run in runs if feature in run.drift]
-            axes.plot(_x([p[0] for p in points]), [p[1] for p in points], "o-", label=feature)
-        for threshold in sorted(set(thresholds.values())):
-            axes.axhline(threshold, color="grey", linestyle=":", label=f"threshold {threshold}")
-        axes.set_ylabel(f"{method} L-infinity distance".strip())
-        axes.set_title("Baseline drift per feature")
-        axes.legend(fontsize="small", ncols=2)
+        _draw_drift(axes, runs, thresholds, method)
         _time_axis(axes, [run.hour for run in runs])
     return uri[0]
 
 
 def quality_chart(runs: list[QualityRun]) -> str:
-    """Model quality against ground truth at each run."""
-    with _figure(7.5, 3.4) as (axes, uri):
-        for metric in QUALITY_METRICS:
-            points = [(run.hour, run.metrics[metric]) for run in runs if metric in run.metrics]
-            if points:
-                axes.plot(_x([p[0] for p in points]), [p[1] for p in points], "o-", label=metric)
-        axes.set_title("Model quality over time (predictions joined with ground truth)")
-        axes.legend(fontsize="small")
-        _time_axis(axes, [run.hour for run in runs])
+    """Model quality over time alone (no drift measured yet)."""
+    with _figure(9.5, 3.6) as (axes, uri):
+        _draw_quality(axes, runs)
+        _time_axis(axes, [run.time for run in runs])
     return uri[0]
+
+
+def timeline_figure(
+    drift_runs: list[MonitoringRun], thresholds: dict[str, float], method: str, quality_runs: list[QualityRun]
+) -> Figure:
+    """Drift above model quality on one time axis (each plotted at the end of the window it judged), so a drop in
+    quality can be read against the drift that came before it."""
+    figure = Figure(figsize=(9.5, 6.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    drift_axes, quality_axes = figure.subplots(2, 1, sharex=True)
+    _draw_drift(drift_axes, drift_runs, thresholds, method, beside=True)
+    _draw_quality(quality_axes, quality_runs)
+    _time_axis(quality_axes, [run.hour for run in drift_runs] + [run.time for run in quality_runs])
+    quality_axes.set_xlabel("end of the window judged (UTC)")
+    return figure
+
+
+def drift_and_quality_chart(
+    drift_runs: list[MonitoringRun], thresholds: dict[str, float], method: str, quality_runs: list[QualityRun]
+) -> str:
+    return _png(timeline_figure(drift_runs, thresholds, method, quality_runs))

@@ -1,18 +1,34 @@
 """The model history page: champion against challenger per run, canary weights, drift and model quality over time.
 
-The model-quality section appears only when model-quality runs exist (issue 15 writes them); every other section
-says plainly when it has nothing to show yet.
+Model quality (issue 15) is drawn under the drift, on the same time axis, one series per promoted version with its
+alarm bound; every section says plainly when it has nothing to show yet (model quality: where to upload labels).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from retrainer import naming
 
 from . import charts
 from .monitoring_page import DRIFT, Cell
 from .page_templates import render
-from .report_data import QUALITY_METRICS, MonitoringRun, ReportData, RunEvaluation, WeightRecord
+from .report_data import (
+    QUALITY_METRICS,
+    MonitoringRun,
+    QualityRun,
+    QualityValue,
+    ReportData,
+    RunEvaluation,
+    WeightRecord,
+)
+
+DATA_BUCKET_PLACEHOLDER = "<DataBucket>"
+NAN_VALUE = "not computable: the window's labels hold one class"
+NAN_DEVIATION = "no standard deviation: fewer than 200 labelled rows"
 
 
 def _when(time: datetime | None) -> str:
@@ -50,6 +66,81 @@ def _drift_rows(runs: list[MonitoringRun], features: list[str]) -> list[dict[str
     return rows
 
 
+@dataclass(frozen=True)
+class QualityCell:
+    text: str
+    note: str = ""  # hover text: why a value is NaN, or the violation's description
+    css: str = ""
+
+
+def _metric_cell(run: QualityRun, metric: str, found: QualityValue | None) -> QualityCell:
+    if found is None:
+        return QualityCell("-")
+    violation = next((v.description for v in run.violations if v.feature_name == metric), "")
+    if math.isnan(found.value):
+        return QualityCell("NaN", NAN_VALUE, "muted")
+    if math.isnan(found.deviation):
+        return QualityCell(f"{found.value:.4f}", violation or NAN_DEVIATION, "violation" if violation else "")
+    return QualityCell(f"{found.value:.4f} ±{found.deviation:.4f}", violation, "violation" if violation else "")
+
+
+def _labelled(run: QualityRun) -> str:
+    merge = run.merge
+    labelled = merge.get("merged_records", run.item_count)
+    captured = merge.get("captured_records")
+    return f"{'-' if labelled is None else labelled} / {'-' if captured is None else captured}"
+
+
+def _missing(run: QualityRun) -> str:
+    if not run.merge:
+        return "-"
+    late = run.merge.get("late", 0)
+    return f"{run.merge.get('missing', 0)}" + (f" ({late} late)" if late else "")
+
+
+def _outcome(run: QualityRun) -> QualityCell:
+    if run.violations:
+        return QualityCell("; ".join(v.description for v in run.violations), css="violation")
+    if run.judged:
+        return QualityCell("none", css="ok")
+    if run.merge.get("captured_records", 0) == 0:
+        return QualityCell("not judged: no captured traffic in the window", css="muted")
+    return QualityCell("not judged: too few labelled rows", css="muted")
+
+
+def _bound(run: QualityRun) -> str:
+    metric = run.gate_metric
+    bound = run.bounds.get(metric)
+    if bound is None:
+        return "-"
+    return f"{metric} {'<' if bound.operator == 'LessThanThreshold' else '>'} {bound.threshold:g}"
+
+
+def _quality_rows(runs: list[QualityRun]) -> list[dict[str, Any]]:
+    return [
+        {
+            "time": run.time.strftime("%Y-%m-%d %H:%M"),
+            "schedule": run.schedule,
+            "labelled": _labelled(run),
+            "missing": _missing(run),
+            "cells": [_metric_cell(run, m, run.metrics.get(m)) for m in QUALITY_METRICS],
+            "bound": _bound(run),
+            "outcome": _outcome(run),
+        }
+        for run in runs
+    ]
+
+
+def _timeline_charts(data: ReportData, drift_runs: list[MonitoringRun]) -> tuple[str, str]:
+    """(drift chart, quality chart): one figure on one time axis when both exist."""
+    thresholds, method = _thresholds(data), _method(data)
+    if drift_runs and data.quality_runs:
+        return "", charts.drift_and_quality_chart(drift_runs, thresholds, method, data.quality_runs)
+    if drift_runs:
+        return charts.drift_chart(drift_runs, thresholds, method), ""
+    return "", charts.quality_chart(data.quality_runs) if data.quality_runs else ""
+
+
 def _thresholds(data: ReportData) -> dict[str, float]:
     baseline = data.baseline
     if baseline is None:
@@ -67,11 +158,14 @@ def _method(data: ReportData) -> str:
     return str(rules.get("distribution_constraints", {}).get("comparison_method", ""))
 
 
-def render_history_page(data: ReportData) -> str:
+def render_history_page(data: ReportData, data_bucket: str | None = None) -> str:
+    """The page; `data_bucket` names the bucket ground truth is uploaded to (in the no-labels message)."""
     evaluations = data.evaluations
     metric_names = list(dict.fromkeys(m for e in evaluations for m in e.result.metrics))
     drift_features = sorted({f for run in data.monitoring_runs for f in run.drift})
     drift_runs = [run for run in data.monitoring_runs if run.drift]
+    drift_chart, quality_chart = _timeline_charts(data, drift_runs)
+    labels = f"s3://{data_bucket or DATA_BUCKET_PLACEHOLDER}/{naming.ground_truth_prefix(data.model)}yyyy/mm/dd/hh/"
     return render(
         "history.html",
         title=f"{data.model}: model history",
@@ -84,8 +178,11 @@ def render_history_page(data: ReportData) -> str:
         weights_chart=charts.weights_chart(data.weights) if data.weights else "",
         drift_features=drift_features,
         drift_rows=_drift_rows(drift_runs, drift_features),
-        drift_chart=charts.drift_chart(drift_runs, _thresholds(data), _method(data)) if drift_runs else "",
-        quality_metrics=[m for m in QUALITY_METRICS if any(m in r.metrics for r in data.quality_runs)],
-        quality_rows=data.quality_runs,
-        quality_chart=charts.quality_chart(data.quality_runs) if data.quality_runs else "",
+        drift_chart=drift_chart,
+        quality_metrics=QUALITY_METRICS,
+        quality_rows=_quality_rows(data.quality_runs),
+        quality_chart=quality_chart,
+        quality_chart_alt=f"{'drift and model quality' if drift_runs else 'model quality'} over time",
+        quality_judged=any(run.judged for run in data.quality_runs),
+        ground_truth_uri=labels,
     )

@@ -80,22 +80,35 @@ HISTORY = """{% extends "base.html" %}{% block body %}
 {% else %}
 <p class="muted">No rollout recorded (executions' histories were not read, or no run rolled out).</p>{% endif %}
 
-<h2>Drift per feature over time</h2>
+<h2>Drift and model quality over time</h2>
+{% if drift_chart %}<img class="history" alt="drift per feature over time" src="{{ drift_chart }}">
+{% elif quality_chart %}<img class="history" alt="{{ quality_chart_alt }}" src="{{ quality_chart }}">
+{% endif %}
+<h3>Drift per feature (data-quality runs)</h3>
 {% if drift_rows %}
-<img class="history" alt="drift per feature over time" src="{{ drift_chart }}">
 <table class="drift"><tr><th>Hour</th><th>Schedule</th>{% for f in drift_features %}<th>{{ f }}</th>{% endfor %}</tr>
 {% for row in drift_rows %}<tr><td>{{ row.hour }}</td><td>{{ row.schedule }}</td>
 {% for cell in row.cells %}<td class="{{ cell.css }}">{{ cell.text }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% else %}<p class="muted">No monitoring run under monitoring/{{ model }}/ yet.</p>{% endif %}
 
+<h3>Model quality against ground truth (model-quality runs)</h3>
+{% if not quality_judged %}
+<p class="muted no-labels">No labelled traffic yet: upload ground truth to {{ ground_truth_uri }}
+(one JSON line per request: groundTruthData, eventMetadata.eventId = the request's InferenceId).</p>
+{% endif %}
 {% if quality_rows %}
-<h2>Model quality over time</h2>
-<img class="history" alt="model quality over time" src="{{ quality_chart }}">
-<table class="quality"><tr><th>Hour</th><th>Rows</th>{% for m in quality_metrics %}<th>{{ m }}</th>{% endfor %}</tr>
-{% for row in quality_rows %}<tr><td>{{ row.hour.strftime('%Y-%m-%d %H:00') }}</td><td>{{ row.item_count }}</td>
-{% for m in quality_metrics %}<td>{{ '%.4f'|format(row.metrics[m]) if m in row.metrics else '' }}</td>{% endfor %}</tr>
+<table class="quality"><tr><th>Window end</th><th>Version (schedule)</th><th>Labelled / captured</th>
+<th>Missing labels</th>{% for m in quality_metrics %}<th>{{ m }}</th>{% endfor %}<th>Alarm bound</th>
+<th>Violations</th></tr>
+{% for row in quality_rows %}<tr><td>{{ row.time }}</td><td>{{ row.schedule }}</td><td>{{ row.labelled }}</td>
+<td>{{ row.missing }}</td>
+{% for cell in row.cells %}<td class="{{ cell.css }}"{% if cell.note %} title="{{ cell.note }}"{% endif %}>
+{{- cell.text }}</td>{% endfor %}
+<td>{{ row.bound }}</td><td class="{{ row.outcome.css }}">{{ row.outcome.text }}</td></tr>
 {% endfor %}</table>
+<p class="muted">Values ± their standard deviation over five 80% samples (none under 200 labelled rows); NaN: one
+class in the window's labels. Hover a cell for why.</p>
 {% endif %}
 {% endblock %}"""
 

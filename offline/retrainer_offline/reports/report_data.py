@@ -4,8 +4,12 @@
 - Monitoring runs: `monitoring/<model>/<schedule>/yyyy/mm/dd/hh/` with `statistics.json`, `constraints.json`,
   `constraint_violations.json` and `cloudwatch_metrics.json` (Model Monitor's formats, see
   sagemaker_jobs/retrainer_jobs/monitoring/README.md).
-- Model-quality runs: a `statistics.json` holding Model Monitor's `binary_classification_metrics` (each metric a
-  `{"value", "standard_deviation"}` pair); issue 15 writes them, the history page shows them when present.
+- Model-quality runs (issue 15): `monitoring/<model>/model-quality/<schedule>/yyyy/mm/dd/hh/` (hh = the judged
+  window's end hour; one schedule per promoted version) with `statistics.json` (Model Monitor's
+  `binary_classification_metrics`, each metric a `{"value", "standard_deviation"}` pair, "NaN" when it cannot be
+  computed, plus `logloss`), `constraints.json` (the alarm's bound), `constraint_violations.json` and
+  `merge_summary.json` (captured, labelled, missing and late counts). A window without enough labels has only
+  `merge_summary.json`.
 - Evaluation reports: `runs/<model>/<run-id>/evaluation-report.json` (retrainer.services.evaluation).
 - Canary weights: records `{time, weights: {variant: percent}}`, from the executions' histories or given as such.
 
@@ -14,6 +18,7 @@ Pure data: nothing here reads S3 or draws anything, so tests build it from fixtu
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +29,8 @@ from retrainer.services.evaluation import EvaluationResult
 # The text the monitoring job writes for a drift violation (the one peers parse).
 DRIFT_TEXT = re.compile(r"distance: (?P<distance>\S+) exceeds threshold: (?P<threshold>\S+)")
 DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
-QUALITY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
+QUALITY_METRICS = ("auc", "accuracy", "precision", "recall", "f1", "logloss")
+DEFAULT_GATE_METRIC = "auc"  # the quality gate's default (model_quality_settings)
 
 
 @dataclass(frozen=True)
@@ -100,12 +106,52 @@ class MonitoringRun:
 
 
 @dataclass(frozen=True)
-class QualityRun:
-    """One model-quality run (Model Monitor's model-quality statistics.json)."""
+class QualityValue:
+    """One metric of a model-quality run; NaN (float) where the job wrote "NaN" (one class: no AUC or log loss;
+    fewer than 200 rows: no standard deviation)."""
 
-    hour: datetime
-    item_count: int
-    metrics: dict[str, float]
+    value: float
+    deviation: float = math.nan
+
+
+@dataclass(frozen=True)
+class AlarmBound:
+    """A model-quality constraint: the quality alarm fires when the metric crosses `threshold` this way."""
+
+    threshold: float
+    operator: str  # LessThanThreshold (a value below violates) or GreaterThanThreshold (logloss)
+
+
+@dataclass(frozen=True)
+class QualityRun:
+    """One model-quality run of one promoted version (its schedule) over one window.
+
+    `metrics` is empty when the window had too few labels to judge (no statistics.json); `merge` holds
+    merge_summary.json's counts (`captured_records`, `merged_records`, `missing`, `late`, ...) when it was written."""
+
+    schedule: str
+    time: datetime  # the window's end: statistics.json's dataset.evaluation_time, else the folder's hour
+    metrics: dict[str, QualityValue] = field(default_factory=dict)
+    item_count: int | None = None  # labelled rows the metrics were computed on
+    merge: dict[str, int] = field(default_factory=dict)
+    bounds: dict[str, AlarmBound] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def judged(self) -> bool:
+        return bool(self.metrics)
+
+    @property
+    def gate_metric(self) -> str:
+        """The metric the alarm watches: the one constraints.json bounds (the gate writes one), else auc."""
+        return next(iter(self.bounds), DEFAULT_GATE_METRIC)
+
+    def value(self, metric: str) -> float:
+        found = self.metrics.get(metric)
+        return found.value if found else math.nan
+
+    def violated(self, metric: str) -> bool:
+        return any(v.feature_name == metric for v in self.violations)
 
 
 @dataclass(frozen=True)
@@ -150,23 +196,45 @@ class ReportData:
 
 
 def violations_from(document: dict[str, Any]) -> list[Violation]:
+    """A constraint_violations.json's violations; a model-quality violation names its metric (`metric_name`)."""
     return [
         Violation(
-            str(v.get("feature_name", "")), str(v.get("constraint_check_type", "")), str(v.get("description", ""))
+            str(v.get("feature_name") or v.get("metric_name") or ""),
+            str(v.get("constraint_check_type", "")),
+            str(v.get("description", "")),
         )
         for v in document.get("violations", [])
     ]
 
 
-def quality_metrics(document: dict[str, Any]) -> dict[str, float]:
-    """The binary classification metrics of a model-quality statistics.json that have a numeric value."""
-    metrics = document.get("binary_classification_metrics", {})
-    values: dict[str, float] = {}
-    for name in QUALITY_METRICS:
-        value = metrics.get(name, {}).get("value") if isinstance(metrics.get(name), dict) else None
-        if isinstance(value, int | float):
-            values[name] = float(value)
-    return values
+def _number(raw: Any) -> float:
+    """A metric's value or deviation: a number, or NaN for "NaN", absent or anything else."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        return math.nan
+    try:
+        return float(raw)
+    except ValueError:
+        return math.nan
+
+
+def quality_metrics(document: dict[str, Any]) -> dict[str, QualityValue]:
+    """The shown binary classification metrics of a model-quality statistics.json (those it has at all)."""
+    block = document.get("binary_classification_metrics", {})
+    return {
+        name: QualityValue(_number(block[name].get("value")), _number(block[name].get("standard_deviation")))
+        for name in QUALITY_METRICS
+        if isinstance(block.get(name), dict)
+    }
+
+
+def alarm_bounds(document: dict[str, Any]) -> dict[str, AlarmBound]:
+    """A model-quality constraints.json's bounds (`binary_classification_constraints`)."""
+    rules = document.get("binary_classification_constraints") or {}
+    return {
+        str(metric): AlarmBound(float(rule["threshold"]), str(rule.get("comparison_operator", "LessThanThreshold")))
+        for metric, rule in rules.items()
+        if isinstance(rule, dict) and "threshold" in rule
+    }
 
 
 def evaluation_from(document: dict[str, Any], run_id: str, time: datetime | None) -> RunEvaluation:

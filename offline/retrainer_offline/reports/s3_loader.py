@@ -14,11 +14,14 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from retrainer.services.monitoring import layout
+
 from .report_data import (
     Baseline,
     MonitoringRun,
     QualityRun,
     ReportData,
+    alarm_bounds,
     evaluation_from,
     quality_metrics,
     violations_from,
@@ -26,6 +29,9 @@ from .report_data import (
 
 HOUR_FOLDER = re.compile(r"^(?P<schedule>.+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})$")
 EVALUATION_REPORT = "evaluation-report.json"
+MERGE_SUMMARY = "merge_summary.json"
+# Model-quality runs, relative to monitoring/<model>/: layout.quality_reports_uri's folder, then <schedule>/yyyy/...
+QUALITY_FOLDER = layout.MODEL_QUALITY_FOLDER + "/"
 DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"  # a data-quality run's metrics (model quality: model-metrics)
 
 
@@ -55,6 +61,12 @@ def read_json(s3: S3Reader, bucket: str, key: str) -> Any:
 
 def _hour(match: re.Match[str]) -> datetime:
     return datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]), tzinfo=UTC)
+
+
+def _time(iso: str) -> datetime:
+    """An ISO time as the job writes it (`2026-12-01T11:00:00+00:00`, or with Z); UTC when it names no zone."""
+    time = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    return time if time.tzinfo else time.replace(tzinfo=UTC)
 
 
 def _folders(objects: list[dict[str, Any]], prefix: str) -> dict[str, dict[str, str]]:
@@ -95,6 +107,9 @@ class _Loader:
             self.data.problems.append(f"{where}/: unexpected content ({type(problem).__name__}: {problem})")
 
     def _add(self, folder: str, files: dict[str, str]) -> None:
+        if folder.startswith(QUALITY_FOLDER):
+            self._add_quality(folder.removeprefix(QUALITY_FOLDER), files)
+            return
         if folder.startswith("baseline/") and "statistics.json" in files:
             version = folder.removeprefix("baseline/")
             self.data.baselines.append(
@@ -110,15 +125,32 @@ class _Loader:
         # its schedule, the one the monitoring page shows; older runs contribute their metrics and violations.
         newest = match["schedule"] not in self.statistics_read
         statistics = self.read(files, "statistics.json") if newest or not data_quality else {}
-        if "binary_classification_metrics" in statistics:
-            count = int(statistics.get("dataset", {}).get("item_count", 0))
-            self.data.quality_runs.append(QualityRun(_hour(match), count, quality_metrics(statistics)))
-            return
         if statistics:
             self.statistics_read.add(match["schedule"])
         violations = violations_from(self.read(files, "constraint_violations.json", {}))
         self.data.monitoring_runs.append(
             MonitoringRun(match["schedule"], _hour(match), statistics, violations, metrics)
+        )
+
+    def _add_quality(self, folder: str, files: dict[str, str]) -> None:
+        """A model-quality run: metrics, bound and violations when it judged the window; the merge counts always
+        (a window with too few labels leaves only merge_summary.json)."""
+        match = HOUR_FOLDER.match(folder)
+        if match is None or not {"statistics.json", MERGE_SUMMARY} & files.keys():
+            return
+        statistics = self.read(files, "statistics.json", {})
+        evaluated = statistics.get("dataset", {}).get("evaluation_time")
+        count = statistics.get("dataset", {}).get("item_count")
+        self.data.quality_runs.append(
+            QualityRun(
+                schedule=match["schedule"],
+                time=_time(evaluated) if evaluated else _hour(match),
+                metrics=quality_metrics(statistics),
+                item_count=None if count is None else int(count),
+                merge={str(k): int(v) for k, v in self.read(files, MERGE_SUMMARY, {}).items()},
+                bounds=alarm_bounds(self.read(files, "constraints.json", {})),
+                violations=violations_from(self.read(files, "constraint_violations.json", {})),
+            )
         )
 
     def add_evaluation(self, key: str, run_id: str, written: datetime | None) -> None:
@@ -137,7 +169,7 @@ def load_report_data(s3: S3Reader, bucket: str, model: str) -> ReportData:
     """Everything the pages show about one model, from the artifacts bucket."""
     data = ReportData(model)
     loader = _Loader(s3, bucket, data)
-    monitoring_prefix = f"monitoring/{model}/"
+    monitoring_prefix = f"{layout.MONITORING_PREFIX}/{model}/"  # data-quality runs, baselines, model-quality runs
     folders = _folders(list_objects(s3, bucket, monitoring_prefix), monitoring_prefix)
     for folder in sorted(folders, reverse=True):  # newest hour first within each schedule (yyyy/mm/dd/hh sorts)
         loader.add_folder(folder, folders[folder])
@@ -147,7 +179,7 @@ def load_report_data(s3: S3Reader, bucket: str, model: str) -> ReportData:
         if name == EVALUATION_REPORT:
             loader.add_evaluation(item["Key"], run_id, item.get("LastModified"))
     data.monitoring_runs.sort(key=lambda run: run.hour)
-    data.quality_runs.sort(key=lambda run: run.hour)
+    data.quality_runs.sort(key=lambda run: (run.time, run.schedule))
     # Oldest first, by when each report was written.
     data.evaluations.sort(key=lambda e: (e.time or datetime.min.replace(tzinfo=UTC), e.run_id))
     return data

@@ -20,11 +20,14 @@ def write_reports(
     state_machine_arn: str | None = None,
     *,
     weights: list[dict[str, Any]] | None = None,
+    data_bucket: str | None = None,
 ) -> list[Path]:
     """`<out_dir>/<model>-monitoring.html` and `<out_dir>/<model>-history.html`.
 
     Canary weights come from the executions' histories when a Step Functions client and the state machine are
     given, else from `weights` (`{time, weights: {variant: percent}}` records), else the section says none.
+    `data_bucket` (the stack's DataBucketName) completes the ground-truth upload path the page shows before any
+    labelled traffic.
     """
     data = load_report_data(s3_client, bucket, model)
     if stepfunctions_client is not None and state_machine_arn:
@@ -34,7 +37,7 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     pages = {
         out_dir / f"{model}-monitoring.html": render_monitoring_page(data),
-        out_dir / f"{model}-history.html": render_history_page(data),
+        out_dir / f"{model}-history.html": render_history_page(data, data_bucket),
     }
     for path, html in pages.items():
         path.write_text(html, encoding="utf-8")

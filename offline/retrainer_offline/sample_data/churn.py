@@ -10,7 +10,9 @@ of columns real uploads have:
 - `churned` (Yes/No target, about a quarter Yes; learnable from contract, tenure and charges).
 
 `drift` (0..1) shifts the population: shorter tenures, higher charges, more month-to-month
-contracts. `new_category` adds a payment method the first model never saw.
+contracts. `new_category` adds a payment method the first model never saw. `shifted_concept(frame)`
+redraws the target of a table after the world changed under unchanged inputs (concept drift: a
+competitor's online offer lures long-standing paperless customers away), which only ground truth shows.
 """
 
 from __future__ import annotations
@@ -73,6 +75,38 @@ def table(
             TARGET: np.where(churned, "Yes", "No"),
         }
     )
+
+
+# How strongly the shifted concept pulls long-standing paperless customers towards churn (log-odds).
+COMPETITOR_PULL = 2.5
+COMPETITOR_TENURE_MONTHS = 24
+
+
+def churn_logit(frame: pd.DataFrame, competitor_pull: float = 0.0) -> np.ndarray:
+    """The log-odds `table` draws `churned` from, recomputed from a table's columns (blank charges at the mean);
+    `competitor_pull` adds the shifted concept of `shifted_concept`."""
+    tenure = frame["tenure_months"].to_numpy(dtype=float)
+    charges = pd.to_numeric(frame["monthly_charges"], errors="coerce").fillna(65.0).to_numpy()
+    contract = frame["contract"].to_numpy()
+    paperless = (frame["paperless_billing"] == "Yes").to_numpy()
+    logit = (
+        -1.6
+        + 1.6 * (contract == "month-to-month")
+        - 0.9 * (contract == "two-year")
+        - 0.035 * tenure
+        + 0.025 * (charges - 65)
+        + 0.5 * (frame["payment_method"] == "electronic-check").to_numpy()
+        + 0.3 * paperless
+        + 0.3 * (frame["senior"] == "True").to_numpy()
+    )
+    return np.asarray(logit + competitor_pull * paperless * (tenure >= COMPETITOR_TENURE_MONTHS))
+
+
+def shifted_concept(frame: pd.DataFrame, seed: int, competitor_pull: float = COMPETITOR_PULL) -> pd.DataFrame:
+    """The same rows (inputs unchanged: no data drift to see) with `churned` redrawn after the concept moved."""
+    rng = np.random.default_rng(seed)
+    churned = rng.random(len(frame)) < 1 / (1 + np.exp(-churn_logit(frame, competitor_pull)))
+    return frame.assign(**{TARGET: np.where(churned, "Yes", "No")})
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -56,9 +56,10 @@ class PlanBaseline(MonitoringRequest):
 
 
 def plan_baseline(request: PlanBaseline, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
-    """The baseline job's output and arguments: the model's raw columns (the target and dropped columns out)."""
+    """The baseline job's output and arguments: the model's raw input columns (target, dropped and id columns out)."""
     config = request.config
-    dropped = [config.target_column, *config.drop_columns]
+    # Clients send the model's inputs: never the target, a dropped column or the id column (a row's split key).
+    dropped = [config.target_column, *config.drop_columns, *([config.id_column] if config.id_column else [])]
     return {
         "enabled": config.monitoring.enabled,
         "baseline_uri": layout.baseline_uri(stack.artifacts_bucket, request.model_name, request.run_id),
