@@ -10,11 +10,12 @@ both runs split rows the same way: Preprocess keys each row's split by a stable 
 that cannot score the new split is reported and the gate falls back to the threshold alone.
 
 The recent window: when the model's folder holds feedback files (labelled traffic), Preprocess writes
-their test rows again as `test-raw/recent.csv`; the transforms score it beside the holdout (`recent.csv.out`)
-and both models' metrics on it are reported side by side. With at least `MIN_RECENT_ROWS` rows of both
-classes and a champion that scored them, the challenger must not be worse than the champion there by more
-than `min_gain_over_champion` either; otherwise the window is reported only. The holdout is every other
-`.out` file (its rows include the recent ones: its meaning does not depend on feedback).
+the test rows of the newest week of them again as `test-raw/recent.csv`; the transforms score it beside
+the holdout (`recent.csv.out`) and both models' metrics on it are reported side by side. With at least
+`MIN_RECENT_ROWS` rows of both classes and a champion that scored them, the challenger must not be worse
+than the champion there by more than `min_gain_over_champion` either; otherwise the window is reported
+only. The holdout is every other `.out` file (its rows include the recent ones: its meaning does not
+depend on feedback).
 
 `check_new_data` (the CheckNewData state, after Preprocess): a run whose training-data fingerprint
 (schema.json) and training configuration equal the champion's trains nothing and ends NoNewData.
