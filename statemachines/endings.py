@@ -106,7 +106,9 @@ def deployed_end() -> Pass:
         "Deployed",
         "deployed",
         {
-            "headline.$": "States.Format('{} is live on {}: {}', $.run_id, $.endpoint_name, $.evaluation.verdict)",
+            # Both models side by side (holdout; recent labelled traffic when there is some), then the gate's words.
+            "headline.$": "States.Format('{} is live on {}: {}; {}', "
+            "$.run_id, $.endpoint_name, $.evaluation.side_by_side, $.evaluation.verdict)",
             "evaluation.$": "$.evaluation",
             "replaced.$": "$.champion",
             "rollout": {"strategy.$": "$.config.rollout.strategy", "steps.$": "$.rollout_plan.steps"},
@@ -124,7 +126,8 @@ def gate_end() -> Task:
         "GateFailed",
         "rejected by the quality gate",
         {
-            "headline.$": "States.Format('{} rejected by the quality gate: {}', $.run_id, $.evaluation.verdict)",
+            "headline.$": "States.Format('{} rejected by the quality gate: {}; {}', "
+            "$.run_id, $.evaluation.side_by_side, $.evaluation.verdict)",
             "evaluation.$": "$.evaluation",
             "champion.$": "$.champion",
         },

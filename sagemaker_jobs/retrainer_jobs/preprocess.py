@@ -20,7 +20,14 @@ job's ExitMessage), fits the feature encoder and writes, under the output folder
   (minus the target, drop_columns and id_column), no header: what a client sends, so the transform
   of the pipeline model (DataProcessing InputFilter `$[1:]`, JoinSource Input, OutputFilter
   `$[0,-1]`) scores it and keeps `label,score` per line;
-- `schema/schema.json` (the input schema) and `schema/row-splits.csv` (`key,split` of every row:
+- `test-raw/recent.csv` (only when some test rows come from the newest feedback files, `feedback/*.csv` under
+  the model's folder: labelled traffic the model-quality runs write, windows starting at most RECENT_DAYS
+  before the newest): those rows again, in the same layout. The transforms
+  score every file under `test-raw/`, so Evaluate scores this recent window beside the holdout. The holdout
+  (`test.csv`) keeps every test row, feedback included: its meaning (the hash-split 10% of everything in the
+  folder) does not depend on whether feedback exists, and without feedback every output is what it was;
+- `schema/schema.json` (the input schema; with feedback files, `recent_window` counts their test rows)
+  and `schema/row-splits.csv` (`key,split` of every row:
   how many test rows a model has seen is the overlap of its train/validation keys with these);
 - `encoder/model.tar.gz`: the feature model for SageMaker's scikit-learn serving container
   (`code/inference.py`, `encoder.json`, `schema.json`); see inference.py.
@@ -40,7 +47,8 @@ import io
 import json
 import sys
 import tarfile
-from pathlib import Path
+from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -56,6 +64,9 @@ except ImportError:  # pragma: no cover - in the processing container the job fi
 SCHEMA_FORMAT = "retrainer-input-schema/1"
 SPLITS = (("train", 0.7), ("validation", 0.9), ("test", 1.0))  # cumulative shares: 70/20/10
 MIN_ROWS = 10
+FEEDBACK_FOLDER = "feedback"  # <model>/feedback/*.csv: labelled traffic (retrainer.naming.FEEDBACK_FOLDER)
+RECENT_FILE = "recent.csv"  # test-raw/recent.csv: the recent window (retrainer.services.evaluation reads its .out)
+RECENT_DAYS = 7  # the recent window: feedback windows starting at most this long before the newest one
 
 
 # ------------------------------------------------------------------------------ stable split
@@ -114,9 +125,14 @@ def encoder_spec(checked: Checked) -> dict[str, Any]:
 
 
 def schema(
-    checked: Checked, rules: Rules, id_column: str | None, counts: dict[str, int], print_: str
+    checked: Checked,
+    rules: Rules,
+    id_column: str | None,
+    counts: dict[str, int],
+    print_: str,
+    recent: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "format": SCHEMA_FORMAT,
         "columns": [
             {
@@ -141,6 +157,50 @@ def schema(
             "method": "sha256 of the id column, else of the normalised feature values",
             "shares": [0.7, 0.2, 0.1],
         },
+    }
+    if recent is not None:  # only with feedback: a model without it keeps the schema it had, byte for byte
+        document["recent_window"] = recent
+    return document
+
+
+def is_feedback(name: str) -> bool:
+    """A file (relative to the model's folder) the model-quality runs wrote: `feedback/<window>.csv`."""
+    return name.startswith(FEEDBACK_FOLDER + "/")
+
+
+def window_start(name: str) -> datetime | None:
+    """When a feedback file's window starts: `<yyyy-mm-dd-hh>.csv` or `<yyyy-mm-dd-hhmm>--<end>.csv`."""
+    stem = PurePosixPath(name).stem.split("--")[0]
+    for layout in ("%Y-%m-%d-%H", "%Y-%m-%d-%H%M"):  # hours first: `%H%M` would read `10` as 01:00
+        try:
+            return datetime.strptime(stem, layout)
+        except ValueError:
+            continue
+    return None
+
+
+def recent_files(names: list[str]) -> tuple[list[str], list[str]]:
+    """The feedback files, and those of the recent window: windows starting at most RECENT_DAYS before the
+    newest one (a file whose name carries no window counts as recent: its age is unknown)."""
+    feedback = sorted({name for name in names if is_feedback(name)})
+    starts = {name: window_start(name) for name in feedback}
+    known = [start for start in starts.values() if start is not None]
+    if not known:
+        return feedback, feedback
+    since = max(known) - timedelta(days=RECENT_DAYS)
+    return feedback, [name for name, start in starts.items() if start is None or start >= since]
+
+
+def recent_summary(feedback: list[str], window: list[str], rows: int) -> dict[str, Any] | None:
+    """schema.json's `recent_window`; None (no key) without feedback files."""
+    if not feedback:
+        return None
+    return {
+        "rows": rows,
+        "source": f"test rows of {FEEDBACK_FOLDER}/*.csv (labelled traffic), windows of the newest {RECENT_DAYS} days",
+        "file": f"test-raw/{RECENT_FILE}" if rows else "",
+        "files": window,
+        "feedback_files": len(feedback),
     }
 
 
@@ -203,7 +263,10 @@ def run(input_dir: Path, output_dir: Path, rules: Rules, id_column: str | None =
     if len(set(checked.label[split == "train"].tolist())) < 2:
         raise DataProblem(f"the train split holds one class of {rules.target!r} only; upload more rows of both")
     encoder = encoder_spec(checked)
-    document = schema(checked, rules, id_column, counts, fingerprint(checked, content))
+    feedback, window = recent_files(upload.files.tolist())
+    recent = (split == "test") & np.isin(upload.files, window)
+    summary = recent_summary(feedback, window, int(recent.sum()))
+    document = schema(checked, rules, id_column, counts, fingerprint(checked, content), summary)
     matrix = inference.encode(upload.frame, encoder)
     for name in ("train", "validation"):
         mask = split == name
@@ -211,6 +274,8 @@ def run(input_dir: Path, output_dir: Path, rules: Rules, id_column: str | None =
     test = split == "test"
     _write(output_dir / "test" / "test.csv", inference.to_csv_lines(matrix[test], checked.label[test]))
     _write(output_dir / "test-raw" / "test.csv", raw_test_rows(checked, test))
+    if recent.any():  # no file without rows: a transform of an empty file has nothing to say
+        _write(output_dir / "test-raw" / RECENT_FILE, raw_test_rows(checked, recent))
     _write(output_dir / "schema" / "schema.json", json.dumps(document, indent=1))
     _write(output_dir / "schema" / "row-splits.csv", "key,split\n" + "".join(f"{k},{s}\n" for k, s in zip(keys, split)))  # noqa: B905
     _write(output_dir / "encoder" / "model.tar.gz", model_artifact(encoder, document))

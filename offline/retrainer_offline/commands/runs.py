@@ -37,6 +37,7 @@ class RunSummary:
     value: float | None = None
     champion_value: float | None = None
     verdict: str | None = None
+    side_by_side: str | None = None  # holdout (and recent labelled traffic): challenger vs champion
 
 
 @dataclass
@@ -105,6 +106,7 @@ def summarize(description: dict[str, Any], final_state: dict[str, Any]) -> RunSu
         value=evaluation.get("value"),
         champion_value=evaluation.get("champion_value"),
         verdict=evaluation.get("verdict"),
+        side_by_side=evaluation.get("side_by_side"),
     )
 
 
@@ -286,6 +288,8 @@ def print_detail(console: Console, detail: RunDetail) -> None:
     summary = detail.summary
     console.print(f"[bold]{escape(summary.run)}[/bold]  model {escape(summary.model)}  {_outcome(summary)}")
     console.print(f"trigger: {escape(summary.trigger)}; started {summary.started}; took {_seconds(summary.seconds)}")
+    if summary.side_by_side:
+        console.print(f"challenger vs champion: {escape(summary.side_by_side)}")
     if summary.verdict:
         console.print(f"verdict: {escape(str(summary.verdict))}  ({_gate(summary)})")
     if detail.cause:

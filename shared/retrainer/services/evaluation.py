@@ -9,6 +9,14 @@ column removed or its type changed rejects it unless the model's configuration s
 both runs split rows the same way: Preprocess keys each row's split by a stable hash). A champion
 that cannot score the new split is reported and the gate falls back to the threshold alone.
 
+The recent window: when the model's folder holds feedback files (labelled traffic), Preprocess writes
+the test rows of the newest week of them again as `test-raw/recent.csv`; the transforms score it beside
+the holdout (`recent.csv.out`) and both models' metrics on it are reported side by side. With at least
+`MIN_RECENT_ROWS` rows of both classes and a champion that scored them, the challenger must not be worse
+than the champion there by more than `min_gain_over_champion` either; otherwise the window is reported
+only. The holdout is every other `.out` file (its rows include the recent ones: its meaning does not
+depend on feedback).
+
 `check_new_data` (the CheckNewData state, after Preprocess): a run whose training-data fingerprint
 (schema.json) and training configuration equal the champion's trains nothing and ends NoNewData.
 """
@@ -26,6 +34,12 @@ from retrainer.errors import EvaluationDataError
 from retrainer.pipeline_config import LOWER_IS_BETTER, Metric, gain_over, passes_gate
 from retrainer.ports import ObjectReader, ObjectWriter
 from retrainer.run_data import TRAINING_RECORD, champion_data_files
+
+# test-raw/recent.csv (sagemaker_jobs/retrainer_jobs/preprocess.py RECENT_FILE); a transform writes `<file>.out`.
+RECENT_TEST_FILE = "recent.csv"
+RECENT_OUTPUT = f"{RECENT_TEST_FILE}.out"
+# Fewer recent rows than this (or one class) are reported, not gated: a handful of rows is noise.
+MIN_RECENT_ROWS = 30
 
 
 class ChampionScoring(BaseModel):
@@ -70,6 +84,18 @@ class ModelScore(BaseModel):
     rows: int
 
 
+class RecentWindow(BaseModel):
+    """The newest labelled rows (the feedback files' test rows), scored by both models."""
+
+    rows: int
+    challenger: ModelScore | None = Field(default=None, description="None when the rows hold one class only.")
+    champion: ModelScore | None = None
+    gain: float | None = Field(default=None, description="Challenger minus champion (reversed for logloss).")
+    gated: bool = Field(default=False, description="Whether the gate held the challenger to min_gain here.")
+    passed: bool = True
+    note: str = ""
+
+
 class EvaluationResult(BaseModel):
     metrics: dict[str, float] = Field(description="The challenger's metrics.")
     metric: Metric
@@ -85,6 +111,8 @@ class EvaluationResult(BaseModel):
     schema_changes: list[str] = Field(default_factory=list, description="Champion columns removed or retyped.")
     schema_change_allowed: bool = False
     test_rows_seen: TestRowsSeen = Field(default_factory=TestRowsSeen)
+    recent: RecentWindow | None = Field(default=None, description="Labelled traffic; None without feedback rows.")
+    side_by_side: str = Field(default="", description="Both models on the holdout and the recent window, one line.")
     verdict: str = ""
 
 
@@ -257,12 +285,9 @@ def _parse_line(line: str, where: str) -> tuple[int, float]:
     return int(label), score
 
 
-def score(transform_output: str, reader: ObjectReader, max_rows: int) -> ModelScore:
-    """Metrics of one model's `label,score` lines under `transform_output`."""
-    bucket, prefix = _split_uri(transform_output)
-    keys = [key for key in reader.list_keys(bucket, prefix) if key.endswith(".out")]
-    if not keys:
-        raise EvaluationDataError(f"no .out files under {transform_output}")
+def _read_labels(
+    reader: ObjectReader, bucket: str, keys: list[str], where: str, max_rows: int
+) -> tuple[list[int], list[float]]:
     labels: list[int] = []
     scores: list[float] = []
     for key in keys:
@@ -273,11 +298,78 @@ def score(transform_output: str, reader: ObjectReader, max_rows: int) -> ModelSc
             labels.append(label)
             scores.append(value)
             if len(labels) > max_rows:
-                raise EvaluationDataError(f"more than {max_rows} rows under {transform_output}")
+                raise EvaluationDataError(f"more than {max_rows} rows under {where}")
+    return labels, scores
+
+
+def _is_recent(key: str) -> bool:
+    return key.rsplit("/", 1)[-1] == RECENT_OUTPUT
+
+
+def score(transform_output: str, reader: ObjectReader, max_rows: int) -> ModelScore:
+    """Metrics of one model's `label,score` lines under `transform_output` (the holdout: all but the recent file)."""
+    bucket, prefix = _split_uri(transform_output)
+    keys = [key for key in reader.list_keys(bucket, prefix) if key.endswith(".out") and not _is_recent(key)]
+    if not keys:
+        raise EvaluationDataError(f"no .out files under {transform_output}")
+    labels, scores = _read_labels(reader, bucket, keys, transform_output, max_rows)
     if len(set(labels)) < 2:
         raise EvaluationDataError(f"the test split under {transform_output} holds one class only; AUC is undefined")
+    return _model_score(labels, scores)
+
+
+def _model_score(labels: list[int], scores: list[float]) -> ModelScore:
     metrics = classification_metrics(labels, scores)
     return ModelScore(metrics={k: round(v, 6) for k, v in metrics.items()}, rows=len(labels))
+
+
+def recent_labels(transform_output: str, reader: ObjectReader, max_rows: int) -> tuple[list[int], list[float]] | None:
+    """One model's `label,score` lines of the recent window, or None when the run had no recent file."""
+    bucket, prefix = _split_uri(transform_output)
+    keys = [key for key in reader.list_keys(bucket, prefix) if _is_recent(key)]
+    return (
+        _read_labels(reader, bucket, keys, f"{transform_output.rstrip('/')}/{RECENT_OUTPUT}", max_rows)
+        if keys
+        else None
+    )
+
+
+def recent_window(request: EvaluationRequest, reader: ObjectReader, max_rows: int) -> RecentWindow | None:
+    """Both models on the newest labelled rows, and whether the gate holds the challenger to them."""
+    ours = recent_labels(request.transform_output, reader, max_rows)
+    if ours is None:
+        return None
+    labels, scores = ours
+    window = RecentWindow(rows=len(labels))
+    if len(set(labels)) < 2:
+        window.note = f"the {len(labels)} recent rows hold one class only: not scored"
+        return window
+    window.challenger = _model_score(labels, scores)
+    window.champion, window.note = _recent_champion(request, reader, max_rows, labels)
+    if window.champion is None:
+        return window
+    metric = request.metric
+    window.gain = round(gain_over(metric, window.challenger.metrics[metric], window.champion.metrics[metric]), 6)
+    if window.rows < MIN_RECENT_ROWS:
+        window.note = f"fewer than {MIN_RECENT_ROWS} recent rows: reported, not gated"
+        return window
+    window.gated = True
+    window.passed = window.gain >= request.min_gain_over_champion
+    return window
+
+
+def _recent_champion(
+    request: EvaluationRequest, reader: ObjectReader, max_rows: int, labels: list[int]
+) -> tuple[ModelScore | None, str]:
+    if not request.champion.evaluated:
+        return None, "no champion scored the recent rows: reported, not gated"
+    try:
+        theirs = recent_labels(request.champion.output, reader, max_rows)
+    except EvaluationDataError as exc:
+        return None, f"the champion's recent output could not be read: {exc}"
+    if theirs is None or theirs[0] != labels:
+        return None, "the champion did not score the same recent rows: reported, not gated"
+    return _model_score(*theirs), ""
 
 
 def evaluate(
@@ -294,6 +386,8 @@ def evaluate(
     changes = _schema_changes(request, reader)
     compatible = not changes or request.allow_schema_change
     verdict = _verdict(metric, value, request.threshold, above_threshold, champion_value, gain, request, note)
+    recent = recent_window(request, reader, max_rows)
+    verdict += _recent_verdict(metric, recent, request.min_gain_over_champion)
     if changes:
         verdict += "; breaks the champion's clients: " + ", ".join(changes)
         verdict += (
@@ -306,7 +400,7 @@ def evaluate(
         metric=metric,
         value=value,
         threshold=request.threshold,
-        passed=above_threshold and beats_champion and compatible,
+        passed=above_threshold and beats_champion and compatible and (recent is None or recent.passed),
         rows=challenger.rows,
         champion=champion,
         champion_value=champion_value,
@@ -316,6 +410,8 @@ def evaluate(
         schema_changes=changes,
         schema_change_allowed=request.allow_schema_change,
         test_rows_seen=count_test_rows_seen(request, reader),
+        recent=recent,
+        side_by_side=side_by_side(metric, value, champion_value, recent),
         verdict=verdict,
     )
     if writer is not None and request.report_uri:
@@ -364,3 +460,34 @@ def _verdict(
         f"{text}; champion {metric} {champion_value:.4f}, gain {gain:+.4f} "
         f"(at least {request.min_gain_over_champion:+.4f} needed: {'ok' if ok else 'FAILED'})"
     )
+
+
+def _pair(metric: str, challenger: float, champion: float | None) -> str:
+    return f"{metric} {challenger:.4f}" + (f" vs {champion:.4f}" if champion is not None else " (no champion score)")
+
+
+def side_by_side(metric: str, value: float, champion_value: float | None, recent: RecentWindow | None) -> str:
+    """`holdout auc 0.9700 vs 0.9600; recent (labelled traffic, 60 rows) auc 0.9100 vs 0.7200`: challenger first."""
+    text = "holdout " + _pair(metric, value, champion_value)
+    if recent is None:
+        return text
+    text += f"; recent (labelled traffic, {recent.rows} rows) "
+    if recent.challenger is None:
+        return text + "not scored (one class only)"
+    champion = recent.champion.metrics[metric] if recent.champion else None
+    return text + _pair(metric, recent.challenger.metrics[metric], champion)
+
+
+def _recent_verdict(metric: str, recent: RecentWindow | None, min_gain: float) -> str:
+    if recent is None:
+        return ""
+    text = f"; recent window ({recent.rows} rows of labelled traffic)"
+    if recent.challenger is None or recent.champion is None or recent.gain is None:
+        return f"{text}: {recent.note}"
+    scores = (
+        f": challenger {metric} {recent.challenger.metrics[metric]:.4f}, champion "
+        f"{recent.champion.metrics[metric]:.4f}, gain {recent.gain:+.4f}"
+    )
+    if not recent.gated:
+        return f"{text}{scores} ({recent.note})"
+    return f"{text}{scores} (at least {min_gain:+.4f} needed: {'ok' if recent.passed else 'FAILED'})"
