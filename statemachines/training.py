@@ -250,7 +250,10 @@ def no_new_data_end() -> State:
             "data_check.$": "$.data_check",
             "upload_to.$": "$.data.s3_uri",
             "what_to_do": "The champion was trained on exactly these rows. Upload new or corrected rows "
-            "(CSV files with the same columns) under upload_to; each upload starts a run.",
+            "(CSV files with the same columns) under upload_to; each upload starts a run. Or upload the true "
+            "outcomes of served requests as ground truth (s3://<DataBucket>/ground-truth/<model>/yyyy/mm/dd/hh/"
+            "*.jsonl, README 'Ground truth and model quality'): model-quality runs write them as training data "
+            "under upload_to's feedback/ folder.",
             "champion.$": "$.champion",
         },
     )
