@@ -9,7 +9,7 @@ import pytest
 
 from retrainer.adapters.cloudwatch_drift import CloudWatchDriftAlarms
 from retrainer.adapters.scheduler import SchedulerMonitoringSchedules
-from retrainer.ports import DriftAlarms, DriftAlarmSpec, MonitoringSchedules, ScheduleSpec
+from retrainer.ports import MODEL_METRICS_NAMESPACE, DriftAlarms, DriftAlarmSpec, MonitoringSchedules, ScheduleSpec
 from tests.contract.conftest import IMPLEMENTATIONS
 from tests.fakes import FakeDriftAlarms, FakeSchedules
 
@@ -86,3 +86,45 @@ def test_metric_requests_are_put_with_their_iso_timestamps(alarms: DriftAlarms) 
         ],
     }
     assert alarms.put_metric_data([request]) == 1
+
+
+def _quality_alarm(schedule: str) -> DriftAlarmSpec:
+    return DriftAlarmSpec(
+        "retrainer-quality-churn--auc",
+        "auc below 0.95",
+        "auc",
+        "retrainer-churn",
+        schedule,
+        0.95,
+        namespace=MODEL_METRICS_NAMESPACE,
+        statistic="Minimum",
+        comparison="LessThanThreshold",
+    )
+
+
+def test_a_quality_alarm_belongs_to_the_schedule_it_was_last_put_for(alarms: DriftAlarms) -> None:
+    # Given the retired version's quality alarm beside a drift alarm of the same schedule
+    alarms.put([_quality_alarm("churn-old"), _alarm("age", "churn-old")])
+    # Then it is found by the quality prefix and its schedule, and the drift prefix does not find it
+    assert alarms.of_schedule("retrainer-quality-churn--", "churn-old") == ["retrainer-quality-churn--auc"]
+    assert alarms.of_schedule("retrainer-drift-churn--", "churn-old") == ["retrainer-drift-churn--age"]
+    # When the promoted version's alarm of the same name is put (its schedule in the dimensions)
+    alarms.put([_quality_alarm("churn-new")])
+    # Then the retired schedule no longer owns it: a late retirement cannot delete the new version's alarm
+    assert alarms.of_schedule("retrainer-quality-churn--", "churn-old") == []
+    assert alarms.of_schedule("retrainer-quality-churn--", "churn-new") == ["retrainer-quality-churn--auc"]
+
+
+def test_a_quality_alarm_on_aws_watches_the_model_metrics_minimum_below_the_bound(aws: None) -> None:
+    # Given the quality alarm put through the CloudWatch adapter
+    client = boto3.client("cloudwatch")
+    CloudWatchDriftAlarms(client).put([_quality_alarm("churn-new")])
+    # Then CloudWatch holds the shape the README documents
+    alarm = client.describe_alarms(AlarmNames=["retrainer-quality-churn--auc"])["MetricAlarms"][0]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (MODEL_METRICS_NAMESPACE, "auc", "Minimum")
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 0.95)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["TreatMissingData"]) == (3600, 1, "notBreaching")
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "Endpoint": "retrainer-churn",
+        "MonitoringSchedule": "churn-new",
+    }
