@@ -8,10 +8,18 @@ import boto3
 import pytest
 
 from retrainer.adapters.cloudwatch_drift import CloudWatchDriftAlarms
+from retrainer.adapters.s3 import S3Objects
 from retrainer.adapters.scheduler import SchedulerMonitoringSchedules
-from retrainer.ports import MODEL_METRICS_NAMESPACE, DriftAlarms, DriftAlarmSpec, MonitoringSchedules, ScheduleSpec
+from retrainer.ports import (
+    MODEL_METRICS_NAMESPACE,
+    DriftAlarms,
+    DriftAlarmSpec,
+    FolderReader,
+    MonitoringSchedules,
+    ScheduleSpec,
+)
 from tests.contract.conftest import IMPLEMENTATIONS
-from tests.fakes import FakeDriftAlarms, FakeSchedules
+from tests.fakes import FakeDriftAlarms, FakeObjects, FakeSchedules
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:retrainer-monitoring"
 
@@ -128,3 +136,28 @@ def test_a_quality_alarm_on_aws_watches_the_model_metrics_minimum_below_the_boun
         "Endpoint": "retrainer-churn",
         "MonitoringSchedule": "churn-new",
     }
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def folders(request: pytest.FixtureRequest) -> Iterator[FolderReader]:
+    keys = ["capture/ep/v-1/2026/12/01/09/a.jsonl", "capture/ep/v-2/2026/12/01/10/b.jsonl", "capture/ep/x.txt"]
+    if request.param == "fake":
+        fake = FakeObjects()
+        for key in keys:
+            fake.put("artifacts", key, b"{}")
+        yield fake
+        return
+    request.getfixturevalue("aws")
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="artifacts")
+    for key in keys:
+        client.put_object(Bucket="artifacts", Key=key, Body=b"{}")
+    yield S3Objects(client)
+
+
+def test_folders_are_the_immediate_sub_folders_and_a_prefix_holds_objects_or_not(folders: FolderReader) -> None:
+    # Given captures of two variants (and a file beside their folders)
+    # Then the endpoint's folders are the variants', and an hour folder holds objects only when written
+    assert folders.list_folders("artifacts", "capture/ep/") == ["capture/ep/v-1/", "capture/ep/v-2/"]
+    assert folders.has_objects("artifacts", "capture/ep/v-1/2026/12/01/09/") is True
+    assert folders.has_objects("artifacts", "capture/ep/v-1/2026/12/01/10/") is False

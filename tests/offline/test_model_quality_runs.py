@@ -42,6 +42,8 @@ class QualityRun:
     first: ExecutionReport
     inverted: ExecutionReport | None = None
     alarm_state: str = ""
+    retraining: ExecutionReport | None = None
+    alarm_at_promotion: list[dict[str, Any]] = field(default_factory=list)
 
 
 def send(runtime: OfflineRuntime, endpoint: str) -> Traffic:
@@ -85,9 +87,25 @@ def upload_labels(runtime: OfflineRuntime, traffic: Traffic, name: str, invert: 
 
 
 def fire(runtime: OfflineRuntime, schedule: str) -> ExecutionReport:
+    """The schedule's next invocation, in the minute after the requests (a window ends on a whole minute)."""
     assert runtime.scheduler is not None
+    time.sleep(61 - datetime.now(UTC).second)
     started = runtime.scheduler.fire(schedule, GROUP)
     return runtime.follow(started["execution_arn"], timeout=600)
+
+
+def retraining_started(runtime: OfflineRuntime) -> ExecutionReport | None:
+    try:
+        arn = runtime.next_execution(timeout=20, model=MODEL)
+    except TimeoutError:
+        return None
+    return runtime.follow(arn, timeout=900)
+
+
+def current_schedule(runtime: OfflineRuntime) -> str:
+    listed = runtime.client("scheduler").list_schedules(GroupName=GROUP, NamePrefix=f"{MODEL}-")["Schedules"]
+    assert len(listed) == 1, listed
+    return str(listed[0]["Name"])
 
 
 @pytest.fixture(scope="module")
@@ -100,16 +118,20 @@ def run() -> Iterator[tuple[OfflineRuntime, QualityRun]]:
         runtime.upload(MODEL, "part-1.csv", breast_cancer(parts=1).parts[0])
         promoted = runtime.follow(runtime.next_execution(model=MODEL))
         assert promoted.status == "SUCCEEDED", promoted.cause
+        alarm = promoted.final_state["monitoring"]["started"]["quality_alarm"]
+        at_promotion = runtime.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
         # When a client sends requests with InferenceIds, uploads their labels and the schedule runs
         traffic = send(runtime, promoted.final_state["endpoint_name"])
         upload_labels(runtime, traffic, "a.jsonl")
         schedule = promoted.final_state["monitoring"]["started"]["schedule"]
-        result = QualityRun(promoted, traffic, fire(runtime, schedule))
+        result = QualityRun(promoted, traffic, fire(runtime, schedule), alarm_at_promotion=at_promotion)
+        # (The feedback CSV is an upload under the model's folder: until StartRetraining ignores feedback/, it
+        # starts a retraining that may promote and replace the schedule; follow it, then use the current one.)
+        result.retraining = retraining_started(runtime)
         # And then the same requests' labels are corrected to their opposite (a later file wins) and it runs again
         upload_labels(runtime, traffic, "b.jsonl", invert=True)
-        result.inverted = fire(runtime, schedule)
+        result.inverted = fire(runtime, current_schedule(runtime))
         runtime.alarms.evaluate_now()
-        alarm = promoted.final_state["monitoring"]["started"]["quality_alarm"]
         described = runtime.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
         result.alarm_state = described[0]["StateValue"] if described else "missing"
         yield runtime, result
@@ -121,10 +143,10 @@ def read_json(runtime: OfflineRuntime, uri: str) -> Any:
 
 
 def test_promotion_creates_the_quality_alarm_on_the_gate_metric(run: tuple[OfflineRuntime, QualityRun]) -> None:
-    runtime, result = run
+    _, result = run
     started = result.promoted.final_state["monitoring"]["started"]
     assert started["quality_alarm"] == f"retrainer-quality-{MODEL}--auc"
-    [alarm] = runtime.client("cloudwatch").describe_alarms(AlarmNames=[started["quality_alarm"]])["MetricAlarms"]
+    [alarm] = result.alarm_at_promotion
     score = result.promoted.final_state["evaluation"]["value"]
     assert alarm["Threshold"] == pytest.approx(max(0.7, score - 0.05))
     assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["MonitoringSchedule"] == started["schedule"]
@@ -177,3 +199,18 @@ def test_inverted_labels_drop_the_quality_below_the_bound_and_the_alarm_fires(
     assert published["value"] == pytest.approx(1 - result.first.final_state["quality_published"]["value"], abs=1e-9)
     assert published["headline"].startswith("model quality dropped: auc ")
     assert result.alarm_state == "ALARM"
+
+
+def test_a_promotion_deletes_the_retired_versions_quality_alarm_and_creates_its_own(
+    run: tuple[OfflineRuntime, QualityRun],
+) -> None:
+    runtime, result = run
+    if result.retraining is None or "Promote" not in {state.name for state in result.retraining.states}:
+        pytest.skip("no retraining promoted a new version during the test (the feedback upload no longer starts one)")
+    # Given a retraining promoted a new version: the retired version's schedule and quality alarm went
+    started = result.retraining.final_state["monitoring"]["started"]
+    retired = result.retraining.final_state["retired_monitoring"]
+    assert f"retrainer-quality-{MODEL}--auc" in retired["alarms_deleted"]
+    # Then the alarm of that name is the promoted version's (its schedule in the dimensions)
+    [alarm] = runtime.client("cloudwatch").describe_alarms(AlarmNames=[started["quality_alarm"]])["MetricAlarms"]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["MonitoringSchedule"] == result.retraining.name
