@@ -3,9 +3,11 @@
     Promote -> StopRetiredMonitoring -> PlanBaseline -> MonitoringOn? -> Baseline (processing job, .sync)
             -> StartMonitoring -> NoticeDeployed
 
-The retired champion's schedule and drift alarms go first; then the promoted version's baseline
+The retired champion's schedule, drift alarms and quality alarm go first; then the promoted version's baseline
 (statistics.json, constraints.json from the model's raw data: `monitoring/<model>/baseline/<run-id>/`), its
-schedule and one drift alarm per feature (MonitoringFunction, `retrainer.services.monitoring.setup`).
+schedule, one drift alarm per feature and, with `monitoring.quality` on, the quality alarm on the gate metric
+(bound by the model's threshold and its test score `$.evaluation.value` minus the margin) (MonitoringFunction,
+`retrainer.services.monitoring.setup`).
 The model is live whatever happens here: a failed step is reported in the deployed notice
 (`$.failure.<state>`), never rolled back.
 """
@@ -137,6 +139,12 @@ def monitoring_setup(deployed: State) -> State:
                 "baseline_uri.$": "$.monitoring.baseline_uri",
                 "capture_uri.$": "$.paths.data_capture",
                 "config.$": "$.config",
+                # The model-quality run's gate and data (config.monitoring.quality): the promoted model's test
+                # score, its schema (feedback columns) and the DataBucket (ground truth, feedback).
+                "baseline_score.$": "$.evaluation.value",
+                "schema_uri.$": "$.paths.schema_document",
+                "data_bucket.$": "$.data.bucket",
+                "data_prefix.$": "$.data.prefix",
             },
             "$.monitoring.started",
         ),

@@ -230,6 +230,18 @@ class FakeObjects:
     def read_lines(self, bucket: str, key: str) -> list[str]:
         return self.objects[(bucket, key)].decode("utf-8").splitlines()
 
+    def list_folders(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(
+            {
+                f"{prefix}{key[len(prefix) :].split('/')[0]}/"
+                for key in self.list_keys(bucket, prefix)
+                if "/" in key[len(prefix) :]
+            }
+        )
+
+    def has_objects(self, bucket: str, prefix: str) -> bool:
+        return bool(self.list_keys(bucket, prefix))
+
     def has_csv(self, bucket: str, prefix: str) -> bool:
         return any(
             key.lower().endswith(".csv") and body

@@ -1,4 +1,5 @@
-"""Data-quality monitoring: set up at promotion, taken down at retirement; each scheduled run's window and results."""
+"""Monitoring (data and model quality): set up at promotion, taken down at retirement; each scheduled run's windows
+and results."""
 
 from __future__ import annotations
 

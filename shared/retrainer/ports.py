@@ -6,7 +6,7 @@ Adapters in `retrainer.adapters` implement them with boto3; tests pass fakes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,16 @@ class ObjectReader(Protocol):
     def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
 
     def read_lines(self, bucket: str, key: str) -> list[str]: ...
+
+
+class FolderReader(ObjectReader, Protocol):
+    """S3 read as folders: what a monitoring run's plan needs (SageMaker fails a job on an empty input prefix)."""
+
+    def list_folders(self, bucket: str, prefix: str) -> list[str]:
+        """The immediate sub-folders of `prefix` (`<prefix><name>/`), as S3's Delimiter `/` lists them."""
+        ...
+
+    def has_objects(self, bucket: str, prefix: str) -> bool: ...
 
 
 class ObjectWriter(Protocol):
@@ -323,9 +333,16 @@ class MonitoringSchedules(Protocol):
         ...
 
 
+DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+MODEL_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
+
+
 @dataclass(frozen=True)
 class DriftAlarmSpec:
-    """An alarm on one feature's `feature_baseline_drift_<f>` (aws/sagemaker/Endpoints/data-metrics)."""
+    """An alarm on a monitoring schedule's metric (dimensions Endpoint + MonitoringSchedule, period 1 h, 1 of 1,
+    missing data not breaching): by default one feature's `feature_baseline_drift_<f>` (Average above the
+    threshold, aws/sagemaker/Endpoints/data-metrics); a model-quality alarm sets the model-metrics namespace,
+    Minimum and LessThanThreshold (GreaterThanThreshold, Maximum for logloss)."""
 
     name: str
     description: str
@@ -333,15 +350,18 @@ class DriftAlarmSpec:
     endpoint_name: str
     schedule_name: str
     threshold: float
+    namespace: str = DATA_METRICS_NAMESPACE
+    statistic: Literal["Average", "Minimum", "Maximum"] = "Average"
+    comparison: Literal["GreaterThanThreshold", "LessThanThreshold"] = "GreaterThanThreshold"
 
 
 class DriftAlarms(Protocol):
-    """CloudWatch alarms on Model Monitor's data-quality metrics, and the metrics themselves."""
+    """CloudWatch alarms on monitoring metrics (data quality and model quality), and the metrics themselves."""
 
     def put(self, alarms: list[DriftAlarmSpec]) -> None: ...
 
     def of_schedule(self, prefix: str, schedule_name: str) -> list[str]:
-        """Names (starting with `prefix`) of the drift alarms on metrics of this monitoring schedule."""
+        """Names (starting with `prefix`) of the monitoring alarms (either namespace) on this schedule's metrics."""
         ...
 
     def delete(self, names: list[str]) -> None: ...

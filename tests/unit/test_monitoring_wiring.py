@@ -376,14 +376,21 @@ def test_the_monitoring_workflow_plans_analyses_publishes_and_ends_quietly_witho
     assert states["Captured"]["Choices"] == [
         {"Variable": "$.window.has_data", "BooleanEquals": True, "Next": "Analyze"}
     ]
-    assert states["Captured"]["Default"] == "NoData" and states["NoData"]["Type"] == "Succeed"
+    assert states["Captured"]["Default"] == "NoData" and states["NoData"]["Next"] == "QualityOn"
     analyze = states["Analyze"]
     assert analyze["Resource"] == "arn:aws:states:::sagemaker:createProcessingJob.sync"
     assert analyze["Parameters"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri.$"] == "$.window.output_uri"
     assert analyze["Next"] == "Publish" and [c["Next"] for c in analyze["Catch"]] == ["JudgeFailure"]
-    assert states["JudgeFailure"]["Next"] == "NoData" and states["Publish"]["Next"] == "Monitored"
+    assert states["JudgeFailure"]["Next"] == "NoData" and states["Publish"]["Next"] == "QualityOn"
+    # A data-quality failure is recorded, the model-quality part still runs, and the execution fails at the end
     assert {c["Next"] for s in ("PlanWindow", "Publish", "JudgeFailure") for c in states[s]["Catch"]} == {
-        "MonitoringFailed"
+        "DataQualityFailed"
+    }
+    assert states["DataQualityFailed"]["Next"] == "QualityOn"
+    assert states["Outcome"]["Choices"][0] == {
+        "Variable": "$.data_quality_failed",
+        "IsPresent": True,
+        "Next": "MonitoringFailed",
     }
 
 

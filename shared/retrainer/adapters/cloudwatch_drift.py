@@ -1,4 +1,4 @@
-"""CloudWatch: the data-quality metrics of a monitoring run and the drift alarms on them
+"""CloudWatch: the metrics of a monitoring run and the alarms on them, drift (data quality) and model quality
 (port: retrainer.ports.DriftAlarms). Names as Model Monitor's (monitoring-contracts.md "CloudWatch")."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from retrainer.ports import DriftAlarmSpec
+from retrainer.ports import DATA_METRICS_NAMESPACE, MODEL_METRICS_NAMESPACE, DriftAlarmSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+MONITORING_NAMESPACES = frozenset({DATA_METRICS_NAMESPACE, MODEL_METRICS_NAMESPACE})
 HOUR = 3600
 
 
@@ -24,19 +24,19 @@ class CloudWatchDriftAlarms:
             self._client.put_metric_alarm(
                 AlarmName=alarm.name,
                 AlarmDescription=alarm.description[:1024],
-                Namespace=DATA_METRICS_NAMESPACE,
+                Namespace=alarm.namespace,
                 MetricName=alarm.metric_name,
                 Dimensions=[
                     {"Name": "Endpoint", "Value": alarm.endpoint_name},
                     {"Name": "MonitoringSchedule", "Value": alarm.schedule_name},
                 ],
-                Statistic="Average",
+                Statistic=alarm.statistic,
                 Period=HOUR,
                 EvaluationPeriods=1,
                 DatapointsToAlarm=1,
                 Threshold=alarm.threshold,
-                ComparisonOperator="GreaterThanThreshold",
-                # An hour without traffic publishes nothing: that is not drift.
+                ComparisonOperator=alarm.comparison,
+                # An hour without traffic (or without labels) publishes nothing: that is neither drift nor a drop.
                 TreatMissingData="notBreaching",
             )
 
@@ -48,7 +48,7 @@ class CloudWatchDriftAlarms:
             for alarm in page.get("MetricAlarms", []):
                 dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
                 if (
-                    alarm.get("Namespace") == DATA_METRICS_NAMESPACE
+                    alarm.get("Namespace") in MONITORING_NAMESPACES
                     and dimensions.get("MonitoringSchedule") == schedule_name
                 ):
                     names.append(alarm["AlarmName"])

@@ -74,5 +74,14 @@ class S3Objects:
         body = self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
         return body.decode("utf-8").splitlines()
 
+    def list_folders(self, bucket: str, prefix: str) -> list[str]:
+        folders: list[str] = []
+        for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            folders.extend(item["Prefix"] for item in page.get("CommonPrefixes", []))
+        return sorted(folders)
+
+    def has_objects(self, bucket: str, prefix: str) -> bool:
+        return bool(self._client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0))
+
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self._client.put_object(Bucket=bucket, Key=key, Body=body)

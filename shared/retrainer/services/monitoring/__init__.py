@@ -3,7 +3,10 @@
 - `setup`: at promotion, the retired champion's monitoring goes (`stop`), the baseline job is planned
   (`plan_baseline`) and, once it ran, the schedule and drift alarms are made (`start`);
 - `window`: each scheduled run's window and analysis job inputs (`plan_window`);
-- `results`: the run's metrics, violations event and notice (`publish`).
+- `results`: the run's metrics, violations event and notice (`publish`);
+- `quality_window` / `quality_results`: the same run's model-quality job, when the model's
+  `monitoring.quality` is enabled: its window, delayed by the labels' lookback (`plan_quality_window`), and its
+  metrics, gate value, feedback rows and notice (`publish_quality`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from retrainer.errors import InvalidMonitoringRequest
+from retrainer.services.monitoring.quality_results import PublishQuality, publish_quality
+from retrainer.services.monitoring.quality_window import PlanQualityWindow, plan_quality_window
 from retrainer.services.monitoring.results import PublishResults, publish
 from retrainer.services.monitoring.setup import (
     PlanBaseline,
@@ -29,7 +34,8 @@ from retrainer.services.monitoring.wiring import MonitoringAdapters, MonitoringS
 __all__ = ["ACTIONS", "MonitoringAdapters", "MonitoringStack", "handle", "parse_request"]
 
 AnyMonitoringRequest = Annotated[
-    StopMonitoring | PlanBaseline | StartMonitoring | PlanWindow | PublishResults, Field(discriminator="action")
+    StopMonitoring | PlanBaseline | StartMonitoring | PlanWindow | PublishResults | PlanQualityWindow | PublishQuality,
+    Field(discriminator="action"),
 ]
 
 
@@ -54,6 +60,8 @@ ACTIONS: dict[type[BaseModel], Callable[[Any, MonitoringStack, MonitoringAdapter
     StartMonitoring: start,
     PlanWindow: plan_window,
     PublishResults: publish,
+    PlanQualityWindow: plan_quality_window,
+    PublishQuality: publish_quality,
 }
 
 

@@ -19,11 +19,11 @@ import json
 from datetime import datetime
 
 from retrainer import naming
-from retrainer.ports import ObjectReader
+from retrainer.ports import MODEL_METRICS_NAMESPACE, ObjectReader
 
 MONITORING_PREFIX = "monitoring"
 MODEL_QUALITY_FOLDER = "model-quality"  # never a schedule name: those are run ids, `<model>-<12 hex>`
-MODEL_QUALITY_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
+MODEL_QUALITY_NAMESPACE = MODEL_METRICS_NAMESPACE
 DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
 
 

@@ -50,7 +50,7 @@ def publish(
             return {"outcome": "no data", "job": request.job_name}
         raise MonitoringJobFailed(f"monitoring job {request.job_name} failed: {cause[:600]}")
     metrics = layout.read_json(adapters.objects, f"{request.output_uri}cloudwatch_metrics.json")
-    published = adapters.alarms.put_metric_data(_stamped(metrics if isinstance(metrics, list) else [], now))
+    published = adapters.alarms.put_metric_data(stamped(metrics if isinstance(metrics, list) else [], now))
     report = layout.read_json(adapters.objects, f"{request.output_uri}constraint_violations.json")
     violations = list(report.get("violations", [])) if isinstance(report, dict) else []
     if not violations:
@@ -88,7 +88,7 @@ def publish(
     return {"outcome": "violations", "job": request.job_name, "metrics": published, "drifted": drifted}
 
 
-def _stamped(requests: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def stamped(requests: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """The run's datapoints stamped when they are published (the job stamps its window's end): a drift alarm
     (period 1 h, 1 of 1) judges the run in its current period even when the run outlasted the period."""
     stamp = now.isoformat()

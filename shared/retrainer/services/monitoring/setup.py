@@ -1,9 +1,15 @@
 """Monitoring set up at promotion and taken down at retirement (the retraining workflow's monitoring phase).
 
-- `stop`: the retired champion's schedule (either engine) and its drift alarms go;
+- `stop`: the retired champion's schedule (either engine), its drift alarms and its quality alarm go;
 - `plan_baseline`: where the promoted version's baseline goes and the baseline job's arguments;
 - `start`: the baseline is recorded on the model version, the schedule is created (EventBridge Scheduler
-  starting the monitoring workflow, or a Model Monitor schedule), and one drift alarm per feature.
+  starting the monitoring workflow, or a Model Monitor schedule), one drift alarm per feature, and, with
+  `monitoring.quality` enabled (engine `retrainer`), the quality alarm on the gate metric; the schedule's Input
+  then carries the model-quality run's settings (`quality_window.QualityRun`).
+
+The quality alarm's name is the model's, not the version's (`<stack>-quality-<model>--<metric>`): `stop` deletes
+only the alarm whose MonitoringSchedule dimension is the retired version's, so it runs before `start` puts the
+promoted version's alarm of the same name, and a retried `stop` after `start` leaves it alone.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from aws_lambda_powertools import Logger
 from pydantic import Field
 
 from retrainer import naming
-from retrainer.pipeline_config import MonitoringEngine, PipelineConfig
+from retrainer.pipeline_config import LOWER_IS_BETTER, MonitoringEngine, PipelineConfig
 from retrainer.ports import DriftAlarmSpec, ModelMonitorSpec, ScheduleSpec
 from retrainer.run_data import Champion
 from retrainer.services.monitoring import layout
+from retrainer.services.monitoring.quality_window import QualityRun
 from retrainer.services.monitoring.wiring import MonitoringAdapters, MonitoringRequest, MonitoringStack
 
 logger = Logger(child=True)
@@ -42,8 +49,14 @@ def stop(request: StopMonitoring, stack: MonitoringStack, adapters: MonitoringAd
     found = adapters.schedules.delete(name)
     if not found and request.engine == "model_monitor":  # the model's engine now (a switch keeps the old one)
         found = adapters.model_monitor.delete(name)
-    prefix = naming.drift_alarm_name(stack.stack_name, request.model_name, "")
-    alarms = adapters.alarms.of_schedule(prefix, name)
+    alarms = [
+        alarm
+        for prefix in (
+            naming.drift_alarm_name(stack.stack_name, request.model_name, ""),
+            naming.quality_alarm_name(stack.stack_name, request.model_name, ""),
+        )
+        for alarm in adapters.alarms.of_schedule(prefix, name)
+    ]
     adapters.alarms.delete(alarms)
     logger.info("retired model's monitoring removed", extra={"schedule": name, "found": found, "alarms": alarms})
     return {"stopped": name if found else "", "alarms_deleted": alarms}
@@ -86,6 +99,12 @@ class StartMonitoring(MonitoringRequest):
     baseline_uri: str
     capture_uri: str = Field(description="The endpoint's DataCaptureConfig DestinationS3Uri.")
     config: PipelineConfig
+    baseline_score: float | None = Field(
+        default=None, description="The promoted challenger's test value of the gate metric ($.evaluation.value)."
+    )
+    schema_uri: str = Field(default="", description="The promoted run's schema.json (feedback columns, labels).")
+    data_bucket: str = Field(default="", description="The DataBucket: ground truth and feedback data live there.")
+    data_prefix: str = Field(default="", description="The model's folder in the DataBucket (`<prefix><model>/`).")
 
 
 def start(request: StartMonitoring, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
@@ -100,6 +119,7 @@ def start(request: StartMonitoring, stack: MonitoringStack, adapters: Monitoring
     listed = constraints.get("features", []) if isinstance(constraints, dict) else []
     features = [str(feature["name"]) for feature in listed]
     reports = layout.reports_uri(stack.artifacts_bucket, request.model_name, name)
+    quality = _quality_run(request)
     if request.model_package_arn:
         # With the approval Promote gave it (UpdateModelPackage without a status clears it on moto).
         adapters.registry.set_status(
@@ -129,7 +149,7 @@ def start(request: StartMonitoring, stack: MonitoringStack, adapters: Monitoring
             )
         )
     else:
-        adapters.schedules.put(_schedule(request, stack, name))
+        adapters.schedules.put(_schedule(request, stack, name, quality))
     alarms = [
         DriftAlarmSpec(
             name=layout.drift_alarm_name(stack.stack_name, request.model_name, feature),
@@ -145,6 +165,8 @@ def start(request: StartMonitoring, stack: MonitoringStack, adapters: Monitoring
         )
         for feature in features
     ]
+    if quality is not None:
+        alarms.append(_quality_alarm(request, stack, name, quality))
     adapters.alarms.put(alarms)
     logger.info("monitoring started", extra={"schedule": name, "engine": settings.engine, "features": len(features)})
     return {
@@ -153,13 +175,67 @@ def start(request: StartMonitoring, stack: MonitoringStack, adapters: Monitoring
         "expression": settings.schedule,
         "baseline": request.baseline_uri,
         "reports": reports,
-        "alarms": [alarm.name for alarm in alarms],
+        "alarms": [alarm.name for alarm in alarms if alarm.namespace != layout.MODEL_QUALITY_NAMESPACE],
+        "quality_alarm": next((a.name for a in alarms if a.namespace == layout.MODEL_QUALITY_NAMESPACE), ""),
     }
 
 
-def _schedule(request: StartMonitoring, stack: MonitoringStack, name: str) -> ScheduleSpec:
+def _quality_run(request: StartMonitoring) -> QualityRun | None:
+    """The model-quality run's settings, when the model has them on (the retrainer engine: Model Monitor's
+    schedules run the data-quality job only) and the run says where its data lives."""
+    config = request.config
+    settings = config.monitoring.quality
+    if not settings.enabled or config.monitoring.engine != "retrainer" or not request.data_bucket:
+        return None
+    return QualityRun(
+        lookback_hours=settings.lookback_hours,
+        margin=settings.margin,
+        min_labels=settings.min_labels,
+        metric=config.metric,
+        threshold=config.threshold,
+        baseline_score=request.baseline_score,
+        schema_uri=request.schema_uri,
+        ground_truth_uri=f"s3://{request.data_bucket}/{naming.ground_truth_prefix(request.model_name)}",
+        feedback_uri=f"s3://{request.data_bucket}/{request.data_prefix}{naming.FEEDBACK_FOLDER}/",
+    )
+
+
+def quality_bound(quality: QualityRun) -> float:
+    """The alarm's threshold, the job's gate (model_quality_checks.Gate): below the model's threshold or the
+    promoted model's test score minus the margin, whichever is higher (above either, the lower, for logloss)."""
+    if quality.baseline_score is None:
+        return quality.threshold
+    if quality.metric in LOWER_IS_BETTER:
+        return min(quality.threshold, round(quality.baseline_score + quality.margin, 12))
+    return max(quality.threshold, round(quality.baseline_score - quality.margin, 12))
+
+
+def _quality_alarm(request: StartMonitoring, stack: MonitoringStack, name: str, quality: QualityRun) -> DriftAlarmSpec:
+    lower = quality.metric in LOWER_IS_BETTER
+    bound = quality_bound(quality)
+    score = "" if quality.baseline_score is None else f", promoted model's test score {quality.baseline_score:g}"
+    return DriftAlarmSpec(
+        name=naming.quality_alarm_name(stack.stack_name, request.model_name, quality.metric),
+        description=(
+            f"Model quality of {request.model_name} on {request.endpoint_name} ({name}): the hourly {quality.metric} "
+            f"of the predictions joined with their ground truth is {'above' if lower else 'below'} {bound:g} "
+            f"(threshold {quality.threshold:g}{score}, margin {quality.margin:g}); starts a retraining. Upload labels "
+            f"to {quality.ground_truth_uri}yyyy/mm/dd/hh/*.jsonl; labelled traffic becomes training data under "
+            f"{quality.feedback_uri}."
+        ),
+        metric_name=quality.metric,
+        endpoint_name=request.endpoint_name,
+        schedule_name=name,
+        threshold=bound,
+        namespace=layout.MODEL_QUALITY_NAMESPACE,
+        statistic="Maximum" if lower else "Minimum",
+        comparison="GreaterThanThreshold" if lower else "LessThanThreshold",
+    )
+
+
+def _schedule(request: StartMonitoring, stack: MonitoringStack, name: str, quality: QualityRun | None) -> ScheduleSpec:
     settings = request.config.monitoring
-    payload = {
+    payload: dict[str, Any] = {
         "model_name": request.model_name,
         "endpoint_name": request.endpoint_name,
         "variant_name": request.variant_name,
@@ -171,10 +247,15 @@ def _schedule(request: StartMonitoring, stack: MonitoringStack, name: str) -> Sc
         # EventBridge Scheduler fills in the invocation's time (a context attribute of the target's Input).
         "scheduled_time": "<aws.scheduler.scheduled-time>",
     }
+    if quality is not None:  # present only when on: the workflow's QualityOn tests for it
+        payload["quality"] = quality.model_dump(mode="json")
     return ScheduleSpec(
         name=name,
         expression=settings.schedule,
         state_machine_arn=stack.workflow_arn,
         payload=json.dumps(payload),
-        description=f"retrainer data-quality monitoring of {request.model_name} ({request.variant_name})",
+        description=(
+            f"retrainer {'data- and model-quality' if quality else 'data-quality'} monitoring of "
+            f"{request.model_name} ({request.variant_name})"
+        ),
     )

@@ -33,17 +33,17 @@ class PlanWindow(MonitoringRequest):
 
 
 def plan_window(request: PlanWindow, stack: MonitoringStack, adapters: MonitoringAdapters) -> dict[str, Any]:
-    end = _parse_time(request.scheduled_time).replace(second=0, microsecond=0)
+    end = parse_time(request.scheduled_time).replace(second=0, microsecond=0)
     start = end - timedelta(minutes=request.window_minutes)
     variant_prefix = f"{request.capture_uri.rstrip('/')}/{request.endpoint_name}/{request.variant_name}/"
     bucket, key_prefix = layout.split_uri(variant_prefix)
-    hours = _hours(start, end)
+    hours = hours_touched(start, end)
     captured = [hour for hour in hours if adapters.objects.list_keys(bucket, f"{key_prefix}{hour:%Y/%m/%d/%H}/")]
     output_uri = layout.report_uri(stack.artifacts_bucket, request.model_name, request.schedule_name, end)
     plan: dict[str, Any] = {
         "has_data": bool(captured),
-        "start": _iso(start),
-        "end": _iso(end),
+        "start": iso(start),
+        "end": iso(end),
         "output_uri": output_uri,
         "job_name": f"{request.schedule_name[:40]}-{end:%m%d%H%M}-{uuid.uuid4().hex[:6]}",
     }
@@ -53,10 +53,12 @@ def plan_window(request: PlanWindow, stack: MonitoringStack, adapters: Monitorin
         )
         return plan
     plan["inputs"] = [
-        _input("code", stack.job_code_prefix, "/opt/ml/processing/input/code"),
-        _input("baseline", request.baseline_uri, BASELINE_DIR),
+        s3_input("code", stack.job_code_prefix, "/opt/ml/processing/input/code"),
+        s3_input("baseline", request.baseline_uri, BASELINE_DIR),
         *[
-            _input(f"capture-{hour:%Y%m%d%H}", f"{variant_prefix}{hour:%Y/%m/%d/%H}/", f"{CAPTURE_DIR}/{hour:%Y%m%d%H}")
+            s3_input(
+                f"capture-{hour:%Y%m%d%H}", f"{variant_prefix}{hour:%Y/%m/%d/%H}/", f"{CAPTURE_DIR}/{hour:%Y%m%d%H}"
+            )
             for hour in captured
         ],
     ]
@@ -82,16 +84,16 @@ def plan_window(request: PlanWindow, stack: MonitoringStack, adapters: Monitorin
     return plan
 
 
-def _parse_time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _iso(value: datetime) -> str:
+def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _hours(start: datetime, end: datetime) -> list[datetime]:
+def hours_touched(start: datetime, end: datetime) -> list[datetime]:
     """Every hour folder from the window's first hour to the hour after its end (late-written files)."""
     hour = start.replace(minute=0)
     hours = []
@@ -101,7 +103,7 @@ def _hours(start: datetime, end: datetime) -> list[datetime]:
     return hours
 
 
-def _input(name: str, uri: str, local_path: str) -> dict[str, Any]:
+def s3_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
     return {
         "InputName": name,
         "S3Input": {

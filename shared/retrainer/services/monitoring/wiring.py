@@ -9,11 +9,11 @@ from pydantic import BaseModel, ConfigDict
 from retrainer.ports import (
     DriftAlarms,
     EventBus,
+    FolderReader,
     ModelMonitorSchedules,
     ModelRegistry,
     MonitoringSchedules,
     Notifier,
-    ObjectReader,
 )
 
 
@@ -32,7 +32,7 @@ class MonitoringStack:
 
 @dataclass(frozen=True)
 class MonitoringAdapters:
-    objects: ObjectReader
+    objects: FolderReader
     schedules: MonitoringSchedules
     model_monitor: ModelMonitorSchedules
     alarms: DriftAlarms
