@@ -332,6 +332,17 @@ def test_a_quality_drop_puts_the_metrics_and_a_notice_with_the_report_and_the_fe
     assert fakes(a)[0] is a.objects and a.bus.events == []  # type: ignore[attr-defined]
 
 
+def test_the_headline_rounds_the_jobs_full_precision_figures() -> None:
+    # Given a violation as the job writes it (every digit of the window's AUC)
+    a = adapters()
+    long = {**DROP, "description": "Metric auc with 0.7229495309129655 was LessThanThreshold 0.873196 (why)"}
+    report(a, 0.7229495309129655, [long])
+    # When it is published, then the notice's headline reads at a glance
+    publish(a, exit_message="CompletedWithViolations: Job completed successfully with 1 violations.")
+    assert isinstance(a.notifier, FakeNotifier)
+    assert a.notifier.sent[0]["message"]["headline"] == "model quality dropped: auc 0.7229 < 0.8732 (why)"
+
+
 def test_a_run_without_violations_publishes_quietly_and_a_nan_auc_reads_none() -> None:
     a = adapters()
     report(a, "NaN", [])

@@ -157,4 +157,12 @@ def _dropped(violation: dict[str, Any]) -> str:
     if match is None:
         return text
     why = f" ({match['why']})" if match["why"] else ""
-    return f"{match['metric']} {match['value']} {SIGNS[match['check']]} {match['bound']}{why}"
+    return f"{match['metric']} {_short(match['value'])} {SIGNS[match['check']]} {_short(match['bound'])}{why}"
+
+
+def _short(number: str) -> str:
+    """`0.7229495309129655` -> `0.7229` (a headline, not the report: that keeps every digit)."""
+    try:
+        return f"{float(number):.4g}"
+    except ValueError:
+        return number
