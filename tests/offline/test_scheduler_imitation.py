@@ -97,3 +97,31 @@ def test_a_rate_schedule_starts_its_state_machine_with_the_context_attributes_fi
         settled = len(_executions(sfn, machine))
         time.sleep(2.0)
         assert len(_executions(sfn, machine)) == settled
+
+
+@pytest.mark.e2e
+def test_a_schedule_fired_by_hand_says_the_scheduled_time_it_was_given() -> None:
+    # Given a schedule whose target Input carries <aws.scheduler.scheduled-time> (its cron invocations are whole minutes)
+    with OfflineRuntime() as runtime:
+        sfn, scheduler = runtime.client("stepfunctions"), runtime.client("scheduler")
+        machine = sfn.create_state_machine(
+            name="echo",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/states",
+        )["stateMachineArn"]
+        scheduler.create_schedule(
+            Name="hourly",
+            ScheduleExpression="cron(0 * ? * * *)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": machine,
+                "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+                "Input": '{"at": "<aws.scheduler.scheduled-time>"}',
+            },
+        )
+        assert runtime.scheduler is not None
+        # When it is fired now as the invocation of the next whole minute
+        fired = runtime.scheduler.fire("hourly", scheduled_time=datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
+        # Then the execution's input has that time, in Scheduler's format
+        started = json.loads(sfn.describe_execution(executionArn=fired["execution_arn"])["input"])
+        assert started == {"at": "2026-12-01T11:00:00Z"}

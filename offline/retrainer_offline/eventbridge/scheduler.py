@@ -205,16 +205,17 @@ class SchedulerImitation:
         )["status"]
         return bool(status == "RUNNING")
 
-    def fire(self, name: str, group: str = "default") -> dict[str, Any]:
-        """Invoke one schedule now, as its next invocation would (tests and the demo)."""
+    def fire(self, name: str, group: str = "default", scheduled_time: datetime | None = None) -> dict[str, Any]:
+        """Invoke one schedule now, as its next invocation would (tests and the demo); `scheduled_time` (default:
+        now) is what `<aws.scheduler.scheduled-time>` says, e.g. the next whole minute, as a cron invocation's is."""
         for schedule in _schedules():
             if schedule.name == name and schedule.group_name == group:
-                return self._invoke(schedule)
+                return self._invoke(schedule, scheduled_time)
         raise KeyError(f"no schedule {group}/{name}")
 
-    def _invoke(self, schedule: Any) -> dict[str, Any]:
+    def _invoke(self, schedule: Any, scheduled_time: datetime | None = None) -> dict[str, Any]:
         arn = str(schedule.target["Arn"])
-        payload = target_input(schedule, datetime.now(UTC))
+        payload = target_input(schedule, scheduled_time or datetime.now(UTC))
         record: dict[str, Any] = {"schedule": schedule.name, "group": schedule.group_name, "target": arn}
         if ":states:" in arn and ":stateMachine:" in arn:
             started = boto3.client("stepfunctions", region_name=_region(schedule)).start_execution(
