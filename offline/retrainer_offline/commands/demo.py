@@ -1,4 +1,4 @@
-"""`make demo`: four retraining runs of a real model, offline, with live traffic on its endpoint.
+"""`make demo`: six retraining runs of two models, offline, with live traffic on their endpoints.
 
 1. upload the first part of the Breast Cancer Wisconsin (Diagnostic) data set -> run 1 deploys the
    first model (the champion); predictions on held-out rows, with the variant that served them;
@@ -9,7 +9,11 @@
    to the champion and is rejected by the gate; production is untouched;
 4. a drift alarm again, and the challenger's container answers 500 (injected) -> its 5XX alarm fires
    during the first bake and run 4 rolls back; the champion serves alone again;
-5. print a summary; exit non-zero if any run did not end as described or the endpoint does not answer.
+5. a second model (churn) from raw rows with text columns; it answers a category it never saw;
+6. the churn model's world changes (commands/quality_loop.py): drifted requests with InferenceIds, their outcomes
+   uploaded late as ground truth, a model-quality run finds the drop, the quality alarm retrains on the labelled
+   traffic, and the promoted challenger is measurably better on drifted rows nobody trained on (both AUCs printed);
+then a summary; exit non-zero if any run did not end as described or the endpoint does not answer.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from retrainer_offline.commands import quality_loop
 from retrainer_offline.runtime import ExecutionReport, OfflineRuntime, StateRun
 from retrainer_offline.sagemaker.traffic import Traffic
 from retrainer_offline.sample_data import churn
@@ -50,6 +55,7 @@ class Demo:
         self.data = data or breast_cancer()
         self.summary = Summary()
         self.live = live  # each state as it starts and ends, job logs, heartbeats (commands/progress.py)
+        self.quality: quality_loop.QualityLoopResult | None = None
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -92,7 +98,10 @@ class Demo:
         self.expect(fourth, "FAILED", "RolledBack")
         self.show_rollback(fourth, traffic)
         self.check_first_auc(first)
-        self.show_new_category(runtime)
+        churn_model = self.show_new_category(runtime)
+        if churn_model is not None:
+            self.show_quality_loop(runtime, churn_model)
+            self.show_unseen_category(runtime)
         self.print_summary(runtime, time.perf_counter() - started)
         return 1 if self.summary.problems else 0
 
@@ -240,18 +249,21 @@ class Demo:
                 continue
             self.say(f"   {content_type} {shown}\n     -> {answer['Body'].read().decode().strip()}")
 
-    def show_new_category(self, runtime: OfflineRuntime) -> None:
-        """A second model from a CSV with text columns, a Yes/No target and blank cells: once it is live, a
-        client sends raw rows, one with a payment method no training row had; the feature container encodes an
-        unseen category as unknown, so the client gets a score, not a shape error."""
+    def show_new_category(self, runtime: OfflineRuntime) -> ExecutionReport | None:
+        """A second model from a CSV with text columns, a Yes/No target and blank cells."""
         self.say(f"\n== run 5: a second model, {churn.MODEL}, from raw rows with text columns and blank cells")
-        runtime.put_model_config(churn.MODEL, churn.MODEL_CONFIG)
+        runtime.put_model_config(churn.MODEL, quality_loop.quality_config())
         upload = churn.table(900, seed=21)
         runtime.upload(churn.MODEL, "part-1.csv", upload.to_csv(index=False).encode())
         report = self.follow(runtime, runtime.next_execution())
         self.expect(report, "SUCCEEDED", None)
-        if report.status != "SUCCEEDED":
-            return
+        return report if report.status == "SUCCEEDED" else None
+
+    def show_unseen_category(self, runtime: OfflineRuntime) -> None:
+        """Once the churn model is live, a client sends raw rows with a payment method no training row had; the
+        feature container encodes an unseen category as unknown, so the client gets a score, not a shape error.
+        (After run 6: a new category in the traffic is data drift, and its retraining would join run 6's.)"""
+        self.say(f"\n== {churn.MODEL} answers a payment method no training row had")
         arriving = churn.table(200, seed=22, new_category="crypto", id_start=900)
         rows = arriving.drop(columns=[churn.TARGET, churn.ID_COLUMN])
         unseen = rows[rows["payment_method"] == "crypto"].head(2)
@@ -267,6 +279,14 @@ class Demo:
                 continue
             self.say(f"   {line}   (payment_method never seen in training)")
             self.say(f"     -> p(churn)={float(answer['Body'].read().decode().strip()):.3f}")
+
+    def show_quality_loop(self, runtime: OfflineRuntime, promoted: ExecutionReport) -> None:
+        """Run 6 (commands/quality_loop.py): late labels show a quality drop no input statistic shows; the quality
+        alarm retrains on the labelled traffic; the challenger is better on drifted rows nobody trained on."""
+        self.say("\n== run 6: the world changes under the churn model; its outcomes arrive late as ground truth")
+        result = quality_loop.run_quality_loop(runtime, promoted, self.say, self.follow)
+        self.quality = result
+        self.summary.problems += result.problems
 
     def check_first_auc(self, first: ExecutionReport) -> None:
         auc = first.final_state.get("evaluation", {}).get("metrics", {}).get("auc")
@@ -309,7 +329,14 @@ class Demo:
                 "FAILED"
                 if self.summary.problems
                 else "deployed, promoted through the canary, rejected at the gate, rolled back on an alarm; "
-                "a second model answered a category it never saw; no client request failed outside the injected errors"
+                "a second model answered a category it never saw; late labels showed its quality drop, the quality "
+                "alarm retrained it on its labelled traffic"
+                + (
+                    f" (AUC on drifted rows {self.quality.auc_before:.3f} -> {self.quality.auc_after:.3f})"
+                    if self.quality and self.quality.auc_before is not None and self.quality.auc_after is not None
+                    else ""
+                )
+                + "; no client request failed outside the injected errors"
             )
         )
 

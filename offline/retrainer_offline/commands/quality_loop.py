@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,8 @@ from retrainer_offline.sample_data import churn
 LABELLED_REQUESTS = 800  # drifted requests whose outcomes are uploaded (late) as ground truth
 EVALUATION_ROWS = 600  # drifted rows whose outcomes only the demo knows: both models score them
 ROWS_PER_EVALUATION_REQUEST = 50
-MIN_AUC_GAIN = 0.03  # "measurably better on the drifted rows"
+MIN_AUC_GAIN = 0.03
+MAX_RUNS_FOLLOWED = 3  # "measurably better on the drifted rows"
 # The demo's hour lasts seconds: labels count when uploaded before the run (on AWS: lookback_hours 24, the default).
 QUALITY = {"lookback_hours": 0, "margin": 0.02, "min_labels": 50}
 
@@ -51,9 +52,12 @@ class QualityLoopResult:
     labels_key: str = ""
     alarm_state: str = ""
     retraining: ExecutionReport | None = None
-    trigger: dict[str, Any] = field(default_factory=dict)
+    trigger: dict[str, Any] = field(default_factory=dict)  # what started the run that trained
+    triggers: list[dict[str, Any]] = field(default_factory=list)  # every retraining followed, in order
     auc_before: float | None = None  # the champion on the evaluation rows
     auc_after: float | None = None  # the promoted challenger on the same rows
+    labelled: pd.DataFrame | None = None  # the drifted requests whose outcomes were uploaded
+    labelled_scores: np.ndarray | None = None  # what the champion answered them
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -95,17 +99,21 @@ def auc_of(frame: pd.DataFrame, scores: np.ndarray) -> float:
     return float(roc_auc_score((frame[churn.TARGET] == churn.MODEL_CONFIG["positive_label"]).astype(int), scores))
 
 
-def send_labelled_traffic(runtime: OfflineRuntime, frame: pd.DataFrame) -> list[str]:
-    """One request per row, each with an InferenceId (`--inference-id` of `aws sagemaker-runtime invoke-endpoint`)."""
+def send_labelled_traffic(runtime: OfflineRuntime, frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """One request per row, each with an InferenceId (`--inference-id` of `aws sagemaker-runtime invoke-endpoint`);
+    the ids and the scores the endpoint answered."""
     client = runtime.client("sagemaker-runtime")
     endpoint = f"{runtime.stack_name}-{churn.MODEL}"
-    ids = []
+    ids, scores = [], []
     lines = _features(frame).to_csv(index=False, header=False).splitlines()
     for row_id, line in zip(frame[churn.ID_COLUMN], lines, strict=True):
         inference_id = f"order-{row_id}"
-        client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=line, InferenceId=inference_id)
+        answer = client.invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Body=line, InferenceId=inference_id
+        )
         ids.append(inference_id)
-    return ids
+        scores.append(float(answer["Body"].read().decode().strip()))
+    return ids, np.asarray(scores)
 
 
 def upload_ground_truth(runtime: OfflineRuntime, frame: pd.DataFrame, ids: list[str]) -> str:
@@ -127,9 +135,12 @@ def upload_ground_truth(runtime: OfflineRuntime, frame: pd.DataFrame, ids: list[
 
 
 def fire_and_follow(runtime: OfflineRuntime, schedule: str) -> ExecutionReport:
+    """The schedule's invocation at the next whole minute (as a cron schedule's scheduled time is: windows end on
+    a minute), fired now, so the window holds the requests just sent."""
     assert runtime.scheduler is not None
     group = _schedule_group(runtime, schedule)
-    fired = runtime.scheduler.fire(schedule, group)
+    next_minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    fired = runtime.scheduler.fire(schedule, group, scheduled_time=next_minute)
     return runtime.follow(fired["execution_arn"])
 
 
@@ -142,9 +153,17 @@ def _schedule_group(runtime: OfflineRuntime, schedule: str) -> str:
 
 
 def quality_outcome(report: ExecutionReport) -> dict[str, Any]:
-    """What the model-quality branch of a scheduled monitoring run published (PublishQuality's answer)."""
-    found = report.final_state.get("quality") or (report.output or {}).get("quality") or {}
-    return dict(found.get("published", found)) if isinstance(found, dict) else {}
+    """What the model-quality part of a scheduled monitoring run found: PublishQuality's answer, or the plan's
+    outcome when there was nothing to judge (no capture or no label for the window: no job ran)."""
+    state = report.final_state
+    published = state.get("quality_published")
+    if isinstance(published, dict) and published:
+        return dict(published)
+    window = state.get("quality_window") or {}
+    if isinstance(window, dict) and window.get("outcome"):
+        text = str(window["outcome"])
+        return {"outcome": "no labels" if text.startswith("no labels") else text.split(":", 1)[0], "detail": text}
+    return {}
 
 
 def run_quality_loop(
@@ -163,7 +182,8 @@ def run_quality_loop(
     before = score_rows(runtime, evaluation)
     result.auc_before = auc_of(evaluation, before)
     labelled = drifted_rows(LABELLED_REQUESTS, seed=23, id_start=50_000)
-    ids = send_labelled_traffic(runtime, labelled)
+    ids, result.labelled_scores = send_labelled_traffic(runtime, labelled)
+    result.labelled = labelled
     say(f"   {len(ids)} drifted requests sent with an InferenceId each (order-C050000 ...): outcomes not known yet")
 
     first = fire_and_follow(runtime, result.schedule)
@@ -180,14 +200,10 @@ def run_quality_loop(
         return result
 
     runtime.alarms.evaluate_now()  # the metrics just put; CloudWatch judges them on its own period
-    arn = runtime.next_execution()
-    started_with = runtime.client("stepfunctions").describe_execution(executionArn=arn)
-    result.trigger = dict(json.loads(started_with["input"]).get("trigger", {}))
-    say(f"   quality alarm {result.trigger.get('source', '?')} -> retraining ({result.trigger.get('kind')})")
-    result.retraining = follow(runtime, arn)
-    if result.retraining.status != "SUCCEEDED":
-        ended = f"{result.retraining.status} {result.retraining.error or ''}"
-        result.problems.append(f"the quality-alarm retraining ended {ended}")
+    result.retraining = _follow_until_trained(runtime, result, say, follow)
+    if result.retraining is None or result.retraining.status != "SUCCEEDED":
+        ended = f"{result.retraining.status} {result.retraining.error or ''}" if result.retraining else "not started"
+        result.problems.append(f"the retraining on the labelled traffic ended {ended}")
         return result
     _say_gate(result.retraining, say)
     after = score_rows(runtime, evaluation)
@@ -204,30 +220,36 @@ def run_quality_loop(
     return result
 
 
+def _follow_until_trained(
+    runtime: OfflineRuntime,
+    result: QualityLoopResult,
+    say: Callable[[str], None],
+    follow: Callable[[OfflineRuntime, str], ExecutionReport],
+) -> ExecutionReport | None:
+    """The model's next retrainings, followed until one trains (a run another trigger started in the same hour may
+    come first and end NoNewData; the quality alarm's trigger then waits for it and starts the next one)."""
+    for _ in range(MAX_RUNS_FOLLOWED):
+        arn = runtime.next_execution()
+        started_with = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+        trigger = dict(json.loads(started_with["input"]).get("trigger", {}))
+        say(f"   {trigger.get('source', '?')} -> retraining ({trigger.get('kind')})")
+        report = follow(runtime, arn)
+        result.triggers.append(trigger)
+        if "evaluation" in report.final_state or report.status != "SUCCEEDED":
+            result.trigger = trigger
+            return report
+    return None
+
+
 def _outcome_text(outcome: dict[str, Any]) -> str:
     if not outcome:
         return "(no model-quality result)"
-    parts = [str(outcome.get("outcome", "?"))]
-    for key in ("headline", "message", "detail"):
-        if outcome.get(key):
-            parts.append(str(outcome[key]))
-            break
-    return ": ".join(parts)
+    label = str(outcome.get("outcome", "?"))
+    detail = str(outcome.get("headline") or outcome.get("detail") or "")
+    return detail if detail.startswith(label) else f"{label}: {detail}" if detail else label
 
 
 def _say_gate(report: ExecutionReport, say: Callable[[str], None]) -> None:
+    """The gate's two views, new model first: the hash-split holdout and the newest labelled rows."""
     evaluation = report.final_state.get("evaluation", {})
-    metric = evaluation.get("metric", "auc")
-    champion = evaluation.get("champion_value")
-    holdout = f"{metric} {evaluation.get('value', float('nan')):.3f}"
-    if champion is not None:
-        holdout += f" vs champion {champion:.3f}"
-    say(f"   gate, holdout ({evaluation.get('rows', '?')} rows): {holdout}")
-    recent = evaluation.get("recent") or {}
-    if recent:
-        challenger = recent.get("challenger", {}).get("metrics", {}).get(metric)
-        versus = recent.get("champion", {}).get("metrics", {}).get(metric) if recent.get("champion") else None
-        text = f"{metric} {challenger:.3f}" if challenger is not None else "n/a"
-        if versus is not None:
-            text += f" vs champion {versus:.3f}"
-        say(f"   gate, recent window (labelled traffic, {recent.get('rows', '?')} rows): {text}")
+    say(f"   gate: {evaluation.get('side_by_side') or evaluation.get('verdict', '')}")
