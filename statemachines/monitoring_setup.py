@@ -142,6 +142,7 @@ def monitoring_setup(deployed: State) -> State:
                 # The model-quality run's gate and data (config.monitoring.quality): the promoted model's test
                 # score, its schema (feedback columns) and the DataBucket (ground truth, feedback).
                 "baseline_score.$": "$.evaluation.value",
+                "baseline_standard_error.$": "$.evaluation.value_standard_error",
                 "schema_uri.$": "$.paths.schema_document",
                 "data_bucket.$": "$.data.bucket",
                 "data_prefix.$": "$.data.prefix",

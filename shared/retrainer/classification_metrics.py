@@ -57,3 +57,22 @@ def classification_metrics(labels: Sequence[int], scores: Sequence[float], cutof
         "f1": f1,
         "logloss": log_loss(labels, scores),
     }
+
+
+def standard_error(metric: str, value: float, rows: int, positives: int) -> float | None:
+    """How far a test score measured on `rows` rows (`positives` of them positive) may be from the model's true
+    score by chance: Hanley & McNeil (1982) for AUC, the binomial standard error for accuracy, and for precision,
+    recall and F1 approximately (on the rows they are rates of); None for log loss or when a class is missing."""
+    negatives = rows - positives
+    if positives <= 0 or negatives <= 0 or not 0.0 <= value <= 1.0:
+        return None
+    if metric == "auc":
+        q1, q2 = value / (2 - value), 2 * value * value / (1 + value)
+        variance = (
+            value * (1 - value) + (positives - 1) * (q1 - value * value) + (negatives - 1) * (q2 - value * value)
+        ) / (positives * negatives)
+        return math.sqrt(max(variance, 0.0))
+    denominators = {"accuracy": rows, "recall": positives, "precision": positives, "f1": positives}
+    if metric not in denominators:
+        return None
+    return math.sqrt(value * (1 - value) / denominators[metric])

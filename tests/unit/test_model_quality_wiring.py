@@ -27,7 +27,12 @@ SCHEDULED = "2026-12-02T10:07:31Z"  # lookback 24 h, window 60 min: judges [2026
 
 
 def promote_with_quality(
-    a: MonitoringAdapters, quality: dict[str, Any] | None = None, *, metric: str = "auc", score: float | None = 0.97
+    a: MonitoringAdapters,
+    quality: dict[str, Any] | None = None,
+    *,
+    metric: str = "auc",
+    score: float | None = 0.97,
+    standard_error: float | None = None,
 ) -> dict[str, Any]:
     """`start` as the retraining workflow calls it, with the gate, the test score and the DataBucket."""
     objects, *_ = fakes(a)
@@ -47,6 +52,7 @@ def promote_with_quality(
             "capture_uri": "s3://artifacts/data-capture",
             "config": merged.model_dump(mode="json"),
             "baseline_score": score,
+            "baseline_standard_error": standard_error,
             "schema_uri": f"s3://artifacts/runs/{run_id}/preprocessed/schema/schema.json",
             "data_bucket": DATA,
             "data_prefix": "incoming/churn/",
@@ -84,6 +90,20 @@ def test_the_threshold_bounds_the_alarm_when_the_test_score_minus_the_margin_is_
     a = adapters()
     promote_with_quality(a, score=0.82)
     assert fakes(a)[3].alarms["retrainer-quality-churn--auc"].threshold == 0.8
+
+
+def test_a_test_score_measured_on_few_rows_widens_the_margin_to_twice_its_standard_error() -> None:
+    # Given a promoted version whose 0.893 AUC was measured on 90 test rows (standard error 0.046), margin 0.02
+    a = adapters()
+    promote_with_quality(a, {"margin": 0.02}, score=0.893, standard_error=0.046)
+    # Then the alarm and the job's gate sit two standard errors below it, not 0.02: a model as good as it ever was
+    # must not alarm because its test split was lucky
+    assert fakes(a)[3].alarms["retrainer-quality-churn--auc"].threshold == pytest.approx(0.801)
+    assert schedule_input(a)["quality"]["margin"] == 0.092
+    # And a score measured on many rows keeps the configured margin
+    b = adapters()
+    promote_with_quality(b, {"margin": 0.02}, score=0.893, standard_error=0.004)
+    assert fakes(b)[3].alarms["retrainer-quality-churn--auc"].threshold == pytest.approx(0.873)
 
 
 def test_a_logloss_gate_alarms_above_the_lower_of_threshold_and_score_plus_margin() -> None:

@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from retrainer.classification_metrics import classification_metrics
+from retrainer.classification_metrics import classification_metrics, standard_error
 from retrainer.errors import EvaluationDataError
 from retrainer.pipeline_config import LOWER_IS_BETTER, Metric, gain_over, passes_gate
 from retrainer.ports import ObjectReader, ObjectWriter
@@ -82,6 +82,7 @@ class TestRowsSeen(BaseModel):
 class ModelScore(BaseModel):
     metrics: dict[str, float]
     rows: int
+    positives: int = 0
 
 
 class RecentWindow(BaseModel):
@@ -100,6 +101,11 @@ class EvaluationResult(BaseModel):
     metrics: dict[str, float] = Field(description="The challenger's metrics.")
     metric: Metric
     value: float = Field(description="The challenger's gate metric.")
+    value_standard_error: float | None = Field(
+        default=None,
+        description="How far `value`, measured on `rows` test rows, may be from the true score by chance "
+        "(classification_metrics.standard_error); widens the quality alarm's margin.",
+    )
     threshold: float
     passed: bool
     rows: int
@@ -318,9 +324,13 @@ def score(transform_output: str, reader: ObjectReader, max_rows: int) -> ModelSc
     return _model_score(labels, scores)
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
 def _model_score(labels: list[int], scores: list[float]) -> ModelScore:
     metrics = classification_metrics(labels, scores)
-    return ModelScore(metrics={k: round(v, 6) for k, v in metrics.items()}, rows=len(labels))
+    return ModelScore(metrics={k: round(v, 6) for k, v in metrics.items()}, rows=len(labels), positives=sum(labels))
 
 
 def recent_labels(transform_output: str, reader: ObjectReader, max_rows: int) -> tuple[list[int], list[float]] | None:
@@ -399,6 +409,7 @@ def evaluate(
         metrics=challenger.metrics,
         metric=metric,
         value=value,
+        value_standard_error=_rounded(standard_error(metric, value, challenger.rows, challenger.positives)),
         threshold=request.threshold,
         passed=above_threshold and beats_champion and compatible and (recent is None or recent.passed),
         rows=challenger.rows,

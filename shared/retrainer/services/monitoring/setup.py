@@ -102,6 +102,9 @@ class StartMonitoring(MonitoringRequest):
     baseline_score: float | None = Field(
         default=None, description="The promoted challenger's test value of the gate metric ($.evaluation.value)."
     )
+    baseline_standard_error: float | None = Field(
+        default=None, description="That value's standard error on its test rows ($.evaluation.value_standard_error)."
+    )
     schema_uri: str = Field(default="", description="The promoted run's schema.json (feedback columns, labels).")
     data_bucket: str = Field(default="", description="The DataBucket: ground truth and feedback data live there.")
     data_prefix: str = Field(default="", description="The model's folder in the DataBucket (`<prefix><model>/`).")
@@ -189,7 +192,7 @@ def _quality_run(request: StartMonitoring) -> QualityRun | None:
         return None
     return QualityRun(
         lookback_hours=settings.lookback_hours,
-        margin=settings.margin,
+        margin=quality_margin(settings.margin, request.baseline_standard_error),
         min_labels=settings.min_labels,
         metric=config.metric,
         threshold=config.threshold,
@@ -198,6 +201,19 @@ def _quality_run(request: StartMonitoring) -> QualityRun | None:
         ground_truth_uri=f"s3://{request.data_bucket}/{naming.ground_truth_prefix(request.model_name)}",
         feedback_uri=f"s3://{request.data_bucket}/{request.data_prefix}{naming.FEEDBACK_FOLDER}/",
     )
+
+
+# How many standard errors of the promoted model's test score the live metric may fall below it by chance.
+STANDARD_ERRORS = 2.0
+
+
+def quality_margin(margin: float, standard_error: float | None) -> float:
+    """The configured margin, or twice the test score's standard error when that is wider: a score measured on a
+    small test split is a rough estimate (90 test rows give an AUC within about +-0.09), and a bound set closer
+    than that would alarm on a model that is as good as it ever was."""
+    if standard_error is None:
+        return margin
+    return round(max(margin, STANDARD_ERRORS * standard_error), 4)
 
 
 def quality_bound(quality: QualityRun) -> float:
@@ -219,7 +235,8 @@ def _quality_alarm(request: StartMonitoring, stack: MonitoringStack, name: str, 
         description=(
             f"Model quality of {request.model_name} on {request.endpoint_name} ({name}): the hourly {quality.metric} "
             f"of the predictions joined with their ground truth is {'above' if lower else 'below'} {bound:g} "
-            f"(threshold {quality.threshold:g}{score}, margin {quality.margin:g}); starts a retraining. Upload labels "
+            f"(threshold {quality.threshold:g}{score}, margin {quality.margin:g}: monitoring.quality.margin or twice "
+            f"the test score's standard error); starts a retraining. Upload labels "
             f"to {quality.ground_truth_uri}yyyy/mm/dd/hh/*.jsonl; labelled traffic becomes training data under "
             f"{quality.feedback_uri}."
         ),
