@@ -90,6 +90,20 @@ def test_the_quality_alarm_retrains_on_the_feedback_and_the_challenger_is_better
     assert result.closed and not result.problems
 
 
+def test_the_promoted_challenger_is_watched_by_its_own_quality_alarm(
+    loop: tuple[OfflineRuntime, quality_loop.QualityLoopResult],
+) -> None:
+    runtime, result = loop
+    assert result.retraining is not None and result.retraining.status == "SUCCEEDED"
+    # Then the retired champion's quality alarm went and the new version's watches the new schedule
+    schedule = result.retraining.final_state["monitoring"]["started"]["schedule"]
+    alarms = runtime.client("cloudwatch").describe_alarms(AlarmNamePrefix="retrainer-quality-churn")["MetricAlarms"]
+    assert [alarm["AlarmName"] for alarm in alarms] == ["retrainer-quality-churn--auc"]
+    dimensions = {d["Name"]: d["Value"] for d in alarms[0]["Dimensions"]}
+    assert dimensions["MonitoringSchedule"] == schedule != result.schedule
+    assert alarms[0]["StateValue"] != "ALARM"  # a new alarm: the retired model's ALARM is not the new one's
+
+
 def test_a_later_run_does_not_write_the_same_labelled_rows_again(
     loop: tuple[OfflineRuntime, quality_loop.QualityLoopResult],
 ) -> None:
