@@ -55,16 +55,23 @@ def test_cron_needs_six_fields_and_one_question_mark() -> None:
         next_invocation("cron(0 * * * * *)", NOON)
 
 
+def _echo_machine(sfn: Any) -> str:
+    """A state machine that succeeds at once: the schedule's target."""
+    return str(
+        sfn.create_state_machine(
+            name="echo",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/states",
+        )["stateMachineArn"]
+    )
+
+
 @pytest.mark.e2e
 def test_a_rate_schedule_starts_its_state_machine_with_the_context_attributes_filled_in() -> None:
     # Given a state machine and a schedule targeting it every 10 minutes (0.6 s of wall time at 1/1000)
     with OfflineRuntime(schedules=True) as runtime:
         sfn, scheduler = runtime.client("stepfunctions"), runtime.client("scheduler")
-        machine = sfn.create_state_machine(
-            name="echo",
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/states",
-        )["stateMachineArn"]
+        machine = _echo_machine(sfn)
         scheduler.create_schedule(
             Name="every-ten",
             ScheduleExpression="rate(10 minutes)",
@@ -104,11 +111,7 @@ def test_a_schedule_fired_by_hand_says_the_scheduled_time_it_was_given() -> None
     # Given a schedule whose target Input carries <aws.scheduler.scheduled-time> (its cron invocations are whole minutes)
     with OfflineRuntime() as runtime:
         sfn, scheduler = runtime.client("stepfunctions"), runtime.client("scheduler")
-        machine = sfn.create_state_machine(
-            name="echo",
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/states",
-        )["stateMachineArn"]
+        machine = _echo_machine(sfn)
         scheduler.create_schedule(
             Name="hourly",
             ScheduleExpression="cron(0 * ? * * *)",

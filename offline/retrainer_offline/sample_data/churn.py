@@ -49,16 +49,14 @@ def table(
     charges = (rng.normal(65 + 15 * drift, 20, size=rows)).clip(18, 120).round(2)
     paperless = rng.random(rows) < 0.6
     senior = rng.random(rows) < 0.16
-    logit = (
-        -1.6
-        + 1.6 * (contract == "month-to-month")
-        - 0.9 * (contract == "two-year")
-        - 0.035 * tenure
-        + 0.025 * (charges - 65)
-        + 0.5 * (payment == "electronic-check")
-        + 0.3 * paperless
-        + 0.3 * senior
-    )
+    columns = {
+        "tenure_months": tenure,
+        "contract": contract,
+        "payment_method": payment,
+        "paperless_billing": np.where(paperless, "Yes", "No"),
+        "senior": np.where(senior, "True", "False"),
+    }
+    logit = churn_logit(pd.DataFrame({**columns, "monthly_charges": charges}))
     churned = rng.random(rows) < 1 / (1 + np.exp(-logit))
     charges_text = np.array([f"{c:.2f}" for c in charges], dtype=object)
     blanks = rng.random(rows) < missing_share
@@ -68,10 +66,7 @@ def table(
             ID_COLUMN: [f"C{id_start + i:06d}" for i in range(rows)],
             "tenure_months": tenure,
             "monthly_charges": charges_text,
-            "contract": contract,
-            "payment_method": payment,
-            "paperless_billing": np.where(paperless, "Yes", "No"),
-            "senior": np.where(senior, "True", "False"),
+            **{name: values for name, values in columns.items() if name != "tenure_months"},
             TARGET: np.where(churned, "Yes", "No"),
         }
     )
@@ -83,7 +78,7 @@ COMPETITOR_TENURE_MONTHS = 24
 
 
 def churn_logit(frame: pd.DataFrame, competitor_pull: float = 0.0) -> np.ndarray:
-    """The log-odds `table` draws `churned` from, recomputed from a table's columns (blank charges at the mean);
+    """The log-odds `table` draws `churned` from, from a table's columns (blank charges at the mean);
     `competitor_pull` adds the shifted concept of `shifted_concept`."""
     tenure = frame["tenure_months"].to_numpy(dtype=float)
     charges = pd.to_numeric(frame["monthly_charges"], errors="coerce").fillna(65.0).to_numpy()
