@@ -6,10 +6,9 @@ inverted, put the quality alarm in ALARM."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -66,10 +65,7 @@ def send(runtime: OfflineRuntime, endpoint: str) -> Traffic:
 
 def upload_labels(runtime: OfflineRuntime, traffic: Traffic, name: str, invert: bool = False) -> None:
     """Model Monitor's ground-truth records under ground-truth/<model>/<this hour>/ (the upload's hour)."""
-    hour = datetime.now(UTC)
-    if hour.minute == 0:  # a run scheduled in this same minute would count this hour's labels as late
-        time.sleep(61 - hour.second)
-        hour = datetime.now(UTC)
+    hour = datetime.now(UTC)  # the runs are scheduled at the next whole minute: this hour's labels are on time
     lines = [
         json.dumps(
             {
@@ -88,10 +84,10 @@ def upload_labels(runtime: OfflineRuntime, traffic: Traffic, name: str, invert: 
 
 
 def fire(runtime: OfflineRuntime, schedule: str) -> ExecutionReport:
-    """The schedule's next invocation, in the minute after the requests (a window ends on a whole minute)."""
+    """The schedule's invocation of the next whole minute (a window ends on a whole minute), fired now."""
     assert runtime.scheduler is not None
-    time.sleep(61 - datetime.now(UTC).second)
-    started = runtime.scheduler.fire(schedule, GROUP)
+    next_minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    started = runtime.scheduler.fire(schedule, GROUP, scheduled_time=next_minute)
     return runtime.follow(started["execution_arn"], timeout=600)
 
 

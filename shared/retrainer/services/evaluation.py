@@ -17,15 +17,14 @@ than the champion there by more than `min_gain_over_champion` either; otherwise 
 only. The holdout is every other `.out` file (its rows include the recent ones: its meaning does not
 depend on feedback).
 
-`check_new_data` (the CheckNewData state, after Preprocess): a run whose training-data fingerprint
-(schema.json) and training configuration equal the champion's trains nothing and ends NoNewData.
+The same function answers the CheckNewData state (`retrainer.services.new_data_check`): a run whose
+training data and configuration equal the champion's trains nothing and ends NoNewData.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,7 +32,8 @@ from retrainer.classification_metrics import classification_metrics, standard_er
 from retrainer.errors import EvaluationDataError
 from retrainer.pipeline_config import LOWER_IS_BETTER, Metric, gain_over, passes_gate
 from retrainer.ports import ObjectReader, ObjectWriter
-from retrainer.run_data import TRAINING_RECORD, champion_data_files
+from retrainer.run_data import champion_data_files
+from retrainer.services.new_data_check import DataCheckRequest, check_new_data, read_json
 
 # test-raw/recent.csv (sagemaker_jobs/retrainer_jobs/preprocess.py RECENT_FILE); a transform writes `<file>.out`.
 RECENT_TEST_FILE = "recent.csv"
@@ -122,30 +122,6 @@ class EvaluationResult(BaseModel):
     verdict: str = ""
 
 
-class DataCheckRequest(BaseModel):
-    """CheckNewData: this run's schema.json against the champion's (the feature model's folder)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["check_new_data"]
-    schema_uri: str = Field(pattern=r"^s3://[^/]+/.+")
-    champion_model_data_url: str = ""
-    hyperparameters: dict[str, str] = Field(default_factory=dict)
-    preprocess_arguments: list[str] = Field(default_factory=list)
-    retrain_unchanged: bool = False
-    run_id: str = ""
-    correlation_id: str = ""
-
-
-class DataCheck(BaseModel):
-    new_data: bool
-    fingerprint: str = Field(description="The training data's (schema.json).")
-    champion_fingerprint: str = ""
-    config_digest: str = Field(default="", description="sha256 of what shapes the model besides the data.")
-    rows: dict[str, int] = Field(default_factory=dict)
-    note: str
-
-
 def parse_request(event: Any) -> EvaluationRequest | DataCheckRequest:
     """The state machine's payload; a malformed one is an EvaluationDataError the ASL catches."""
     try:
@@ -168,68 +144,13 @@ def handle(event: Any, objects: Objects, max_rows: int) -> dict[str, Any]:
     return evaluate(request, objects, max_rows, writer=objects).model_dump()
 
 
-def _read_json(uri: str, reader: ObjectReader) -> dict[str, Any]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        document = json.loads("\n".join(reader.read_lines(bucket, key)))
-    except (ValueError, KeyError) as exc:
-        raise EvaluationDataError(f"{uri} is not a JSON document: {exc}") from exc
-    if not isinstance(document, dict):
-        raise EvaluationDataError(f"{uri} is not a JSON object")
-    return document
-
-
 def _champion_schema(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
     files = champion_data_files(model_data_url)
     if files is None:
         return None
     try:
-        return _read_json(files[0], reader)
+        return read_json(files[0], reader)
     except Exception:  # a champion without a readable schema is compared on metrics alone
-        return None
-
-
-def check_new_data(request: DataCheckRequest, objects: Objects) -> DataCheck:
-    """Is there anything to learn? Not when the champion was trained on exactly these rows with exactly
-    this configuration (hyperparameters and data rules): the run would rebuild the same model. The
-    run's record (data fingerprint, configuration digest) is written beside its schema for later runs."""
-    schema = _read_json(request.schema_uri, objects)
-    fingerprint = str(schema.get("fingerprint", ""))
-    rows = {k: int(v) for k, v in dict(schema.get("rows", {})).items()}
-    settings = {"hyperparameters": request.hyperparameters, "preprocess_arguments": request.preprocess_arguments}
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-    record = {"fingerprint": fingerprint, "config_digest": digest}
-    bucket, _, key = request.schema_uri.removeprefix("s3://").rpartition("/")[0].partition("/")
-    objects.put(bucket, f"{key}/{TRAINING_RECORD}", json.dumps(record).encode())
-    found = DataCheck(new_data=True, fingerprint=fingerprint, config_digest=digest, rows=rows, note="")
-    champion = _champion_record(request.champion_model_data_url, objects)
-    if champion is None:
-        found.note = "no champion with a recorded training fingerprint: the data is new to the endpoint"
-        return found
-    found.champion_fingerprint = str(champion.get("fingerprint", ""))
-    if fingerprint and record == {k: champion.get(k) for k in record}:
-        if request.retrain_unchanged:
-            found.note = "the champion's data and settings; retraining because retrain_unchanged is set"
-            return found
-        found.new_data = False
-        found.note = (
-            f"the champion was trained on these {sum(rows.values())} rows (fingerprint {fingerprint[:12]}) with "
-            "the same configuration: nothing new to learn; upload new or corrected rows to retrain"
-        )
-    elif fingerprint == found.champion_fingerprint:
-        found.note = "the champion's data, a new configuration: retraining"
-    else:
-        found.note = f"new data: fingerprint {fingerprint[:12]} (the champion's {found.champion_fingerprint[:12]})"
-    return found
-
-
-def _champion_record(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
-    files = champion_data_files(model_data_url)
-    if files is None:
-        return None
-    try:
-        return _read_json(files[2], reader)
-    except Exception:  # a champion from before the training record: its data counts as different
         return None
 
 
@@ -435,7 +356,7 @@ def _schema_changes(request: EvaluationRequest, reader: ObjectReader) -> list[st
     if not request.schema_uri or not request.champion_model_data_url:
         return []
     champion = _champion_schema(request.champion_model_data_url, reader)
-    return schema_changes(champion, _read_json(request.schema_uri, reader)) if champion else []
+    return schema_changes(champion, read_json(request.schema_uri, reader)) if champion else []
 
 
 def _champion_score(
