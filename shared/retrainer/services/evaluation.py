@@ -33,7 +33,13 @@ from retrainer.errors import EvaluationDataError
 from retrainer.pipeline_config import LOWER_IS_BETTER, Metric, gain_over, passes_gate
 from retrainer.ports import ObjectReader, ObjectWriter
 from retrainer.run_data import champion_data_files
-from retrainer.services.new_data_check import DataCheckRequest, check_new_data, read_json
+from retrainer.services.new_data_check import (
+    SCHEMA_FILE,
+    DataCheckRequest,
+    champion_document,
+    check_new_data,
+    read_json,
+)
 
 # test-raw/recent.csv (sagemaker_jobs/retrainer_jobs/preprocess.py RECENT_FILE); a transform writes `<file>.out`.
 RECENT_TEST_FILE = "recent.csv"
@@ -142,16 +148,6 @@ def handle(event: Any, objects: Objects, max_rows: int) -> dict[str, Any]:
     if isinstance(request, DataCheckRequest):
         return check_new_data(request, objects).model_dump()
     return evaluate(request, objects, max_rows, writer=objects).model_dump()
-
-
-def _champion_schema(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
-    files = champion_data_files(model_data_url)
-    if files is None:
-        return None
-    try:
-        return read_json(files[0], reader)
-    except Exception:  # a champion without a readable schema is compared on metrics alone
-        return None
 
 
 def schema_changes(champion: dict[str, Any], challenger: dict[str, Any]) -> list[str]:
@@ -355,7 +351,7 @@ def evaluate(
 def _schema_changes(request: EvaluationRequest, reader: ObjectReader) -> list[str]:
     if not request.schema_uri or not request.champion_model_data_url:
         return []
-    champion = _champion_schema(request.champion_model_data_url, reader)
+    champion = champion_document(request.champion_model_data_url, reader, SCHEMA_FILE)
     return schema_changes(champion, read_json(request.schema_uri, reader)) if champion else []
 
 

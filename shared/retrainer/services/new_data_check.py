@@ -17,6 +17,8 @@ from retrainer.errors import EvaluationDataError
 from retrainer.ports import ObjectReader, ObjectWriter
 from retrainer.run_data import TRAINING_RECORD, champion_data_files
 
+SCHEMA_FILE, TRAINING_RECORD_FILE = 0, 2  # indexes into run_data.champion_data_files
+
 
 class ObjectStore(ObjectReader, ObjectWriter, Protocol):
     """Reads the schemas, writes the run's training record."""
@@ -70,7 +72,7 @@ def check_new_data(request: DataCheckRequest, objects: ObjectStore) -> DataCheck
     bucket, _, key = request.schema_uri.removeprefix("s3://").rpartition("/")[0].partition("/")
     objects.put(bucket, f"{key}/{TRAINING_RECORD}", json.dumps(record).encode())
     found = DataCheck(new_data=True, fingerprint=fingerprint, config_digest=digest, rows=rows, note="")
-    champion = _champion_record(request.champion_model_data_url, objects)
+    champion = champion_document(request.champion_model_data_url, objects, TRAINING_RECORD_FILE)
     if champion is None:
         found.note = "no champion with a recorded training fingerprint: the data is new to the endpoint"
         return found
@@ -91,11 +93,14 @@ def check_new_data(request: DataCheckRequest, objects: ObjectStore) -> DataCheck
     return found
 
 
-def _champion_record(model_data_url: str, reader: ObjectReader) -> dict[str, Any] | None:
+def champion_document(model_data_url: str, reader: ObjectReader, which: int) -> dict[str, Any] | None:
+    """One of the champion's JSON files beside its feature model (`run_data.champion_data_files`: 0 its schema,
+    2 its training record); None when it has none or it cannot be read (a champion from before the input
+    contract or the training record: compared on metrics alone, its data counted as different)."""
     files = champion_data_files(model_data_url)
     if files is None:
         return None
     try:
-        return read_json(files[2], reader)
-    except Exception:  # a champion from before the training record: its data counts as different
+        return read_json(files[which], reader)
+    except Exception:
         return None
