@@ -138,18 +138,10 @@ def fire_and_follow(runtime: OfflineRuntime, schedule: str) -> ExecutionReport:
     """The schedule's invocation at the next whole minute (as a cron schedule's scheduled time is: windows end on
     a minute), fired now, so the window holds the requests just sent."""
     assert runtime.scheduler is not None
-    group = _schedule_group(runtime, schedule)
+    group = f"{runtime.stack_name}-monitoring"  # the stack's schedule group (template.yaml MonitoringScheduleGroup)
     next_minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     fired = runtime.scheduler.fire(schedule, group, scheduled_time=next_minute)
     return runtime.follow(fired["execution_arn"])
-
-
-def _schedule_group(runtime: OfflineRuntime, schedule: str) -> str:
-    for group in runtime.client("scheduler").list_schedule_groups()["ScheduleGroups"]:
-        names = runtime.client("scheduler").list_schedules(GroupName=group["Name"])["Schedules"]
-        if any(item["Name"] == schedule for item in names):
-            return str(group["Name"])
-    raise KeyError(f"no schedule {schedule}")
 
 
 def quality_outcome(report: ExecutionReport) -> dict[str, Any]:
